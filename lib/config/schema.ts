@@ -1,0 +1,183 @@
+import { z } from 'zod';
+
+// Secrets are never written in the config: it names a file or an environment
+// variable, read by the worker when it needs the credential.
+const secretRef = z
+  .object({
+    file: z.string().min(1).optional().describe('path of a file holding the value'),
+    env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name like VAULT_TOKEN').optional(),
+  })
+  .strict()
+  .refine((r) => (r.file ? 1 : 0) + (r.env ? 1 : 0) === 1, {
+    message: 'give exactly one of `file` or `env` (secrets are never written inline)',
+  });
+export type SecretRef = z.infer<typeof secretRef>;
+
+const httpUrl = z.string().regex(/^https?:\/\/[^\s/]+(:\d+)?\/?$/, 'must be a base URL like https://vault-0.example:8200');
+
+const vaultAuth = z.discriminatedUnion('method', [
+  z.object({ method: z.literal('token'), token: secretRef }).strict(),
+  z
+    .object({
+      method: z.literal('approle'),
+      mount: z.string().default('approle'),
+      roleId: secretRef,
+      secretId: secretRef,
+    })
+    .strict(),
+]);
+export type VaultAuth = z.infer<typeof vaultAuth>;
+
+const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes (max 63)');
+
+const cluster = z
+  .object({
+    name,
+    /** Every node's API address; the snapshot is taken from whichever is active. */
+    nodes: z.array(httpUrl).min(1, 'list at least one node address'),
+    caFile: z.string().optional(),
+    auth: vaultAuth,
+    canary: z
+      .object({ mount: z.string().default('secret'), path: z.string().default('secdr/canary') })
+      .strict()
+      .default({ mount: 'secret', path: 'secdr/canary' }),
+    /** Cron expression (UTC) for `secdr schedules apply`. */
+    schedule: z.string().default('0 2 * * *'),
+    /** Where snapshots are streamed before verification. */
+    stagingDir: z.string().default('/var/lib/secdr/staging'),
+    /** Local staged copies older than this many days are removed. */
+    localRetentionDays: z.number().int().min(0).default(7),
+  })
+  .strict();
+
+const s3Storage = z
+  .object({
+    name,
+    type: z.literal('s3'),
+    bucket: z.string().min(3),
+    region: z.string().min(1),
+    prefix: z.string().default('vault-snapshots/'),
+    /** KMS key for SSE-KMS; required: snapshots are never stored unencrypted. */
+    kmsKeyId: z.string().min(1, 'set the KMS key id or ARN used for SSE-KMS'),
+    /** For S3-compatible endpoints and the local emulator. */
+    endpoint: httpUrl.optional(),
+    forcePathStyle: z.boolean().default(false),
+  })
+  .strict();
+
+const localStorage = z.object({ name, type: z.literal('local'), dir: z.string().min(1) }).strict();
+
+const storage = z.discriminatedUnion('type', [s3Storage, localStorage]);
+export type StorageConfig = z.infer<typeof storage>;
+export type S3StorageConfig = z.infer<typeof s3Storage>;
+
+const retention = z
+  .object({
+    /** Keep the newest N regardless of age. */
+    keepLast: z.number().int().min(1).default(3),
+    daily: z.number().int().min(0).default(7),
+    weekly: z.number().int().min(0).default(4),
+    monthly: z.number().int().min(0).default(12),
+  })
+  .strict();
+export type RetentionPolicy = z.infer<typeof retention>;
+
+const restoreTarget = z
+  .object({
+    name,
+    address: httpUrl,
+    caFile: z.string().optional(),
+    seal: z.enum(['auto', 'shamir']),
+    /** Shamir only: shares and threshold used when initialising the fresh target. */
+    shamir: z.object({ shares: z.number().int().min(1), threshold: z.number().int().min(1) }).strict().optional(),
+    /** Least-privilege credential that exists in the restored data (not a root token). */
+    verifier: vaultAuth,
+    database: z
+      .object({
+        mount: z.string().default('database'),
+        role: z.string().min(1),
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(1).max(65535).default(5432),
+        database: z.string().default('postgres'),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type RestoreTarget = z.infer<typeof restoreTarget>;
+
+export const configSchema = z
+  .object({
+    temporal: z.object({ taskQueue: z.string().default('secdr') }).strict().default({ taskQueue: 'secdr' }),
+    clusters: z.array(cluster).min(1, 'configure at least one Vault cluster'),
+    storage: z.array(storage).min(1, 'configure at least one snapshot storage'),
+    retention: retention.default({ keepLast: 3, daily: 7, weekly: 4, monthly: 12 }),
+    restore: z
+      .object({
+        targets: z.array(restoreTarget).default([]),
+        slo: z
+          .object({
+            /** Seconds from restore start until secrets read back (seed SLO: 300). */
+            secretsReadableSeconds: z.number().int().positive().default(300),
+            /** Seconds for the whole restore (seed SLO: 900). */
+            wholeRestoreSeconds: z.number().int().positive().default(900),
+            /** Hard limit after a breach: the workflow keeps trying until then. */
+            hardLimitSeconds: z.number().int().positive().default(3600),
+          })
+          .strict()
+          .default({ secretsReadableSeconds: 300, wholeRestoreSeconds: 900, hardLimitSeconds: 3600 }),
+        /** How many older verified snapshots to try when one fails. */
+        fallbackAttempts: z.number().int().min(0).default(2),
+        /** Cron (UTC) of the weekly test restore; empty for none. */
+        testSchedule: z.string().default('0 4 * * 0'),
+        testTarget: z.string().optional(),
+      })
+      .strict()
+      .default({
+        targets: [],
+        slo: { secretsReadableSeconds: 300, wholeRestoreSeconds: 900, hardLimitSeconds: 3600 },
+        fallbackAttempts: 2,
+        testSchedule: '0 4 * * 0',
+      }),
+    alertmanager: z.object({ url: httpUrl }).strict().optional(),
+    metrics: z
+      .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(9464) })
+      .strict()
+      .default({ host: '127.0.0.1', port: 9464 }),
+    codec: z
+      .object({ keyId: z.string().min(1).default('local-1'), key: secretRef })
+      .strict()
+      .describe('AES-256-GCM payload encryption key (32 bytes, base64 or raw file)'),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const unique = (items: { name: string }[], path: string) => {
+      const seen = new Set<string>();
+      items.forEach((it, i) => {
+        if (seen.has(it.name)) {
+          ctx.addIssue({ code: 'custom', path: [path, i, 'name'], message: `duplicate name "${it.name}": names must be unique` });
+        }
+        seen.add(it.name);
+      });
+    };
+    unique(cfg.clusters, 'clusters');
+    unique(cfg.storage, 'storage');
+    cfg.restore.targets.forEach((t, i) => {
+      if (t.seal === 'shamir' && !t.shamir) {
+        ctx.addIssue({ code: 'custom', path: ['restore', 'targets', i, 'shamir'], message: 'a Shamir target needs `shamir: {shares, threshold}`' });
+      }
+      if (t.shamir && t.shamir.threshold > t.shamir.shares) {
+        ctx.addIssue({ code: 'custom', path: ['restore', 'targets', i, 'shamir', 'threshold'], message: 'threshold cannot exceed shares' });
+      }
+    });
+    if (cfg.restore.testTarget && !cfg.restore.targets.some((t) => t.name === cfg.restore.testTarget)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['restore', 'testTarget'],
+        message: `no restore target named "${cfg.restore.testTarget}"; add it under restore.targets or fix the name`,
+      });
+    }
+  });
+
+export type SecdrConfig = z.infer<typeof configSchema>;
+export type ClusterConfig = SecdrConfig['clusters'][number];

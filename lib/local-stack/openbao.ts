@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from './ports';
+import { requireBinary } from './paths';
+import { ManagedProcess } from './supervisor';
+import { waitFor } from './wait';
+
+/** One OpenBao server with raft storage on loopback. */
+export interface OpenBaoNode {
+  nodeId: string;
+  /** http://127.0.0.1:PORT */
+  address: string;
+  process: ManagedProcess;
+  dataDir: string;
+}
+
+export interface OpenBaoOptions {
+  /** Directory for config, raft data and logs. */
+  dir: string;
+  nodeId: string;
+  /** Path of a 32-byte key file: enables the `static` seal (auto-unseal). Shamir when absent. */
+  staticSealKeyFile?: string;
+  /** API address of a node to join via raft `retry_join`. */
+  joinAddress?: string;
+}
+
+/** Writes a 32-byte AES key for the static seal. Every node of a cluster and its DR target share it. */
+export function writeStaticSealKey(path: string): string {
+  writeFileSync(path, randomBytes(32), { mode: 0o600 });
+  return path;
+}
+
+export async function startOpenBao(opts: OpenBaoOptions): Promise<OpenBaoNode> {
+  const bao = requireBinary('bao');
+  const [port, clusterPort] = [await freePort(), await freePort()];
+  const dataDir = join(opts.dir, opts.nodeId);
+  mkdirSync(join(dataDir, 'raft'), { recursive: true });
+  const address = `http://127.0.0.1:${port}`;
+  const config = [
+    'disable_mlock = true',
+    `api_addr = "${address}"`,
+    `cluster_addr = "https://127.0.0.1:${clusterPort}"`,
+    'storage "raft" {',
+    `  path = "${join(dataDir, 'raft')}"`,
+    `  node_id = "${opts.nodeId}"`,
+    ...(opts.joinAddress ? [`  retry_join {`, `    leader_api_addr = "${opts.joinAddress}"`, '  }'] : []),
+    '}',
+    'listener "tcp" {',
+    `  address = "127.0.0.1:${port}"`,
+    `  cluster_address = "127.0.0.1:${clusterPort}"`,
+    '  tls_disable = true',
+    '  telemetry { unauthenticated_metrics_access = true }',
+    '}',
+    'telemetry {',
+    '  prometheus_retention_time = "60s"',
+    '  disable_hostname = true',
+    '}',
+    ...(opts.staticSealKeyFile
+      ? ['seal "static" {', '  current_key_id = "local-1"', `  current_key = "file://${opts.staticSealKeyFile}"`, '}']
+      : []),
+  ].join('\n');
+  const configFile = join(dataDir, 'config.hcl');
+  writeFileSync(configFile, config);
+  const proc = new ManagedProcess({
+    name: `openbao ${opts.nodeId}`,
+    command: bao,
+    args: ['server', `-config=${configFile}`],
+    env: { PATH: process.env.PATH, HOME: dataDir },
+    logFile: join(dataDir, 'server.log'),
+  }).start();
+  await waitFor(
+    `openbao ${opts.nodeId} at ${address}`,
+    async () => {
+      proc.assertAlive();
+      // Any answer from sys/health (even 501 uninitialised or 503 sealed) means it listens.
+      const res = await fetch(`${address}/v1/sys/health`, { signal: AbortSignal.timeout(2000) });
+      await res.body?.cancel();
+      return true;
+    },
+    { timeoutMs: 30_000 },
+  );
+  return { nodeId: opts.nodeId, address, process: proc, dataDir };
+}

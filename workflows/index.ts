@@ -1,0 +1,3 @@
+// Every workflow the secdr worker serves. Deterministic code only: Node built-ins
+// and activity implementations are never imported here (see eslint.config.mjs).
+export { smokeWorkflow } from './smoke';

@@ -1,0 +1,298 @@
+import { createReadStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { pipeline, type Readable } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type HeadObjectCommandOutput,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { S3StorageConfig } from '../config/schema';
+import { fail, FailureType } from '../fail';
+import { catalogEntry, mapLimit, newestFirst, parseCatalogEntry } from './catalog';
+import { commit, DIR_MODE, discard, streamToTemp } from './files';
+import { compositeSha256, HashingStream, hexToBase64 } from './hashing';
+import { checkStagedFile, differences, downloadMismatch, notFound, removeDescribed, stagingChanged, uploadMismatch, type Measured } from './integrity';
+import { isKmsAlias, sameKmsKey } from './kms-key';
+import { catalogPrefix, checkClusterName, keyOfCatalogEntry, resolveKey, resolveMetaKey, type ResolvedKey } from './layout';
+import type { PutResult, SnapshotMeta, SnapshotStore, StoreOptions } from './snapshot-store';
+
+/** Multipart part size in bytes (8 MiB). The expected composite checksum is computed with it. */
+export const PART_SIZE = 8 * 1024 * 1024;
+/** Parts uploaded concurrently; memory in flight is about PART_SIZE × QUEUE_SIZE (32 MiB). */
+export const QUEUE_SIZE = 4;
+/** Catalog entries read concurrently by `list`. */
+const CATALOG_READS = 8;
+
+export interface S3StoreOptions extends StoreOptions {
+  /** A ready client (tests); by default one is built from the config and the default AWS credential chain. */
+  client?: S3Client;
+}
+
+/**
+ * Snapshots in an S3 bucket, encrypted with SSE-KMS and uploaded with SHA-256 checksums.
+ * Credentials come only from the default AWS provider chain of the worker (environment,
+ * shared config, instance/pod role), never from the config file or arguments.
+ */
+export class S3SnapshotStore implements SnapshotStore {
+  readonly name: string;
+  private readonly s3: S3Client;
+  private readonly warn: (message: string) => void;
+
+  constructor(
+    private readonly cfg: S3StorageConfig,
+    options: S3StoreOptions = {},
+  ) {
+    this.name = cfg.name;
+    if (isKmsAlias(cfg.kmsKeyId)) {
+      // S3 reports the key behind an alias; without KMS access the read-back could not check it.
+      throw fail(
+        FailureType.InvalidInput,
+        `storage ${cfg.name}: kmsKeyId "${cfg.kmsKeyId}" is a KMS alias; set the key id or key ARN so the upload read-back can check which key encrypted each snapshot`,
+      );
+    }
+    this.s3 = options.client ?? new S3Client({ region: cfg.region, endpoint: cfg.endpoint, forcePathStyle: cfg.forcePathStyle });
+    this.warn = options.warn ?? ((m) => console.warn(m));
+  }
+
+  private get where(): string {
+    return `storage ${this.name} (s3://${this.cfg.bucket}/${this.cfg.prefix})`;
+  }
+
+  private location(key: string): string {
+    return `s3://${this.cfg.bucket}/${key}`;
+  }
+
+  async put(file: string, meta: SnapshotMeta, onProgress?: (bytes: number) => void): Promise<PutResult> {
+    const r = resolveMetaKey(this.cfg.prefix, meta, this.where);
+    const size = await checkStagedFile(file, meta);
+    const location = this.location(r.key);
+    // An entry left from an earlier attempt would vouch for an object that is about to be replaced.
+    await this.call('remove the stale catalog entry', r.catalogKey, () => this.s3.send(new DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: r.catalogKey })));
+
+    const source = createReadStream(file);
+    const hasher = new HashingStream(PART_SIZE);
+    // A read error destroys the hasher, which fails the upload that is reading from it.
+    pipeline(source, hasher, () => undefined);
+    const upload = new Upload({
+      client: this.s3,
+      partSize: PART_SIZE,
+      queueSize: QUEUE_SIZE,
+      leavePartsOnError: false,
+      params: {
+        Bucket: this.cfg.bucket,
+        Key: r.key,
+        Body: hasher,
+        ContentLength: size,
+        ContentType: 'application/octet-stream',
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: this.cfg.kmsKeyId,
+        ChecksumAlgorithm: 'SHA256',
+        Metadata: { sha256: meta.sha256, 'raft-index': String(meta.raftIndex), cluster: meta.cluster, 'taken-at': meta.takenAt },
+      },
+    });
+    upload.on('httpUploadProgress', (p) => onProgress?.(p.loaded ?? 0));
+    try {
+      await upload.done();
+    } catch (err) {
+      source.destroy();
+      throw this.failure('upload', r.key, err);
+    }
+
+    const sent: Measured = { bytes: hasher.bytes, sha256: hasher.sha256Hex() };
+    const removeObject = () => removeDescribed(`the uploaded object ${location}`, () => this.deleteObject(r.key));
+    const staged = differences(meta, sent);
+    if (staged.length > 0) throw stagingChanged(file, meta, staged, await removeObject());
+
+    const head = await this.call('read back (HEAD)', r.key, () =>
+      this.s3.send(new HeadObjectCommand({ Bucket: this.cfg.bucket, Key: r.key, ChecksumMode: 'ENABLED' })),
+    );
+    const problems = this.readBackProblems(head, sent, hasher.partDigests);
+    if (problems.length > 0) throw uploadMismatch(this.name, r.key, location, problems, await removeObject());
+
+    const entry: SnapshotMeta = { ...meta, key: r.key, storage: this.name };
+    await this.call('write the catalog entry', r.catalogKey, () =>
+      this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.cfg.bucket,
+          Key: r.catalogKey,
+          Body: catalogEntry(entry),
+          ContentType: 'application/json',
+          ServerSideEncryption: 'aws:kms',
+          SSEKMSKeyId: this.cfg.kmsKeyId,
+          ChecksumAlgorithm: 'SHA256',
+        }),
+      ),
+    );
+    return { key: r.key, bytes: sent.bytes, location, sseKmsKeyId: head.SSEKMSKeyId, checksumSha256: head.ChecksumSHA256 };
+  }
+
+  /**
+   * What HEAD says against what was sent. With moto these fields are echoes of the request
+   * (it neither encrypts nor verifies checksums), so they prove the request was right; on
+   * AWS, S3 verified the checksum on receipt, so a matching value also proves what it stored.
+   */
+  private readBackProblems(head: HeadObjectCommandOutput, sent: Measured, partDigests: Buffer[]): string[] {
+    const problems: string[] = [];
+    if (head.ContentLength !== sent.bytes) problems.push(`size ${head.ContentLength ?? '(none)'} bytes, expected ${sent.bytes}`);
+    if (head.ServerSideEncryption !== 'aws:kms') problems.push(`server-side encryption ${head.ServerSideEncryption ?? '(none)'}, expected aws:kms`);
+    if (!sameKmsKey(this.cfg.kmsKeyId, head.SSEKMSKeyId)) problems.push(`KMS key ${head.SSEKMSKeyId ?? '(none)'}, expected ${this.cfg.kmsKeyId}`);
+    const metaSha = head.Metadata?.sha256;
+    if (metaSha !== sent.sha256) problems.push(`metadata sha256 ${metaSha ?? '(none)'}, expected ${sent.sha256}`);
+    problems.push(...checksumProblems(head, sent, partDigests));
+    return problems;
+  }
+
+  async get(key: string, dest: string, onProgress?: (bytes: number) => void): Promise<SnapshotMeta> {
+    const r = resolveKey(this.cfg.prefix, key, this.where);
+    const meta = await this.catalogEntryFor(r);
+    const location = this.location(r.key);
+    const res = await this.call('download', r.key, () => this.s3.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: r.key })), () =>
+      notFound(this.name, r.key, `the catalog lists it but ${location} is missing`),
+    );
+    const body = res.Body as Readable | undefined;
+    if (!body) throw new Error(`storage ${this.name}: download of ${location} returned no body; retry`);
+    if (res.ContentLength !== undefined && res.ContentLength !== meta.bytes) {
+      body.destroy();
+      throw downloadMismatch(this.name, r.key, location, [`size ${res.ContentLength} bytes, expected ${meta.bytes}`]);
+    }
+    await mkdir(dirname(dest), { recursive: true, mode: DIR_MODE });
+    let got: Awaited<ReturnType<typeof streamToTemp>>;
+    try {
+      got = await streamToTemp(body, dest, onProgress);
+    } catch (err) {
+      // The SDK validates full-object checksums S3 returns; a failure there is corruption, not a network blip.
+      if (/checksum mismatch/i.test((err as Error).message)) throw downloadMismatch(this.name, r.key, location, [(err as Error).message]);
+      throw this.failure('download', r.key, err);
+    }
+    const problems = differences(meta, got);
+    if (problems.length > 0) {
+      await discard(got.tmp);
+      throw downloadMismatch(this.name, r.key, location, problems);
+    }
+    await commit(got.tmp, dest);
+    return meta;
+  }
+
+  async list(cluster: string): Promise<SnapshotMeta[]> {
+    checkClusterName(cluster, this.where);
+    const prefix = catalogPrefix(this.cfg.prefix, cluster);
+    const catalogKeys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.call('list the catalog', prefix, () =>
+        this.s3.send(new ListObjectsV2Command({ Bucket: this.cfg.bucket, Prefix: prefix, ContinuationToken: token })),
+      );
+      for (const o of page.Contents ?? []) if (o.Key) catalogKeys.push(o.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+
+    const entries = await mapLimit(catalogKeys, CATALOG_READS, async (catalogKey) => {
+      const key = keyOfCatalogEntry(this.cfg.prefix, cluster, catalogKey);
+      if (!key) {
+        this.warn(`${this.where}: ${this.location(catalogKey)} is not a catalog entry name; ignored`);
+        return undefined;
+      }
+      // Deleted between listing and reading (retention running elsewhere): simply not there any more.
+      const text = await this.readText(catalogKey).catch((err: unknown) => {
+        if (isMissingObject(err)) return undefined;
+        throw this.failure('read the catalog entry', catalogKey, err);
+      });
+      if (text === undefined) return undefined;
+      const parsed = parseCatalogEntry(text, key);
+      if (typeof parsed === 'string' || parsed.cluster !== cluster) {
+        const why = typeof parsed === 'string' ? parsed : `names cluster ${parsed.cluster}`;
+        this.warn(`${this.where}: catalog entry ${this.location(catalogKey)} skipped: ${why}; fix or delete it`);
+        return undefined;
+      }
+      return parsed;
+    });
+    return entries.filter((e): e is SnapshotMeta => e !== undefined).sort(newestFirst);
+  }
+
+  async delete(key: string): Promise<void> {
+    const r = resolveKey(this.cfg.prefix, key, this.where);
+    // Catalog entry first: a crash in between leaves an uncataloged object, never a dangling entry.
+    await this.call('delete the catalog entry', r.catalogKey, () => this.s3.send(new DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: r.catalogKey })));
+    await this.deleteObject(r.key);
+  }
+
+  private async deleteObject(key: string): Promise<void> {
+    await this.call('delete', key, () => this.s3.send(new DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: key })));
+  }
+
+
+  private async catalogEntryFor(r: ResolvedKey): Promise<SnapshotMeta> {
+    const text = await this.call('read the catalog entry', r.catalogKey, () => this.readText(r.catalogKey), () =>
+      notFound(this.name, r.key, 'not in the catalog (never verified, or deleted by retention)'),
+    );
+    const parsed = parseCatalogEntry(text, r.key);
+    if (typeof parsed === 'string') throw notFound(this.name, r.key, `its catalog entry ${this.location(r.catalogKey)} is damaged (${parsed})`);
+    return parsed;
+  }
+
+  private async readText(key: string): Promise<string> {
+    const res = await this.s3.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: key }));
+    return (await res.Body?.transformToString('utf8')) ?? '';
+  }
+
+  /** Runs an S3 call; a missing object becomes `onMissing()`, anything else an error naming the operation and object. */
+  private async call<T>(what: string, key: string, run: () => Promise<T>, onMissing?: () => Error): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (onMissing && isMissingObject(err)) throw onMissing();
+      throw this.failure(what, key, err);
+    }
+  }
+
+  private failure(what: string, key: string, err: unknown): Error {
+    if (err instanceof Error && 'type' in err && typeof err.type === 'string') return err; // already typed
+    const e = err as Error & { $metadata?: { httpStatusCode?: number } };
+    const status = e.$metadata?.httpStatusCode ? ` (HTTP ${e.$metadata.httpStatusCode})` : '';
+    return new Error(
+      `storage ${this.name}: ${what} ${this.location(key)} failed: ${e.name ?? 'Error'}: ${e.message}${status}; check the bucket, region, endpoint and the worker's AWS credentials, then retry`,
+      { cause: err },
+    );
+  }
+}
+
+
+/**
+ * The S3 SHA-256 checksum against the one computed while uploading. lib-storage sends one
+ * PutObject when the file fits in one part (≤ PART_SIZE): the checksum is then base64 of the
+ * file's SHA-256. Larger files are multipart: a composite `base64(sha256(part digests))-N`.
+ * moto 5.2.5 returns the composite digest on HEAD without the `-N` suffix and without
+ * ChecksumType (GetObject and GetObjectAttributes do say COMPOSITE); AWS returns both.
+ * So the digest is always checked, the part count and type whenever they are returned.
+ */
+function checksumProblems(head: HeadObjectCommandOutput, sent: Measured, partDigests: Buffer[]): string[] {
+  const multipart = sent.bytes > PART_SIZE;
+  const expected = multipart ? compositeSha256(partDigests) : hexToBase64(sent.sha256);
+  const shown = multipart ? `composite ${expected}-${partDigests.length}` : expected;
+  const returned = head.ChecksumSHA256;
+  if (!returned) return [`no SHA-256 checksum returned (expected ${shown}); the endpoint must support S3 additional checksums`];
+  const m = /^([A-Za-z0-9+/]+={0,2})(?:-(\d+))?$/.exec(returned);
+  if (!m) return [`SHA-256 checksum "${returned}" is not base64 (expected ${shown})`];
+  const problems: string[] = [];
+  if (m[1] !== expected) problems.push(`SHA-256 checksum ${returned}, expected ${shown}`);
+  if (m[2] !== undefined && (!multipart || Number(m[2]) !== partDigests.length)) {
+    problems.push(`checksum covers ${m[2]} parts, expected ${multipart ? partDigests.length : 'a single-part object'}`);
+  }
+  const type = head.ChecksumType;
+  if (type !== undefined && type !== (multipart ? 'COMPOSITE' : 'FULL_OBJECT')) {
+    problems.push(`checksum type ${type}, expected ${multipart ? 'COMPOSITE' : 'FULL_OBJECT'}`);
+  }
+  return problems;
+}
+
+function isMissingObject(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  if (e?.name === 'NoSuchBucket') return false;
+  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
+}

@@ -1,0 +1,62 @@
+import type { StorageConfig } from '../config/schema';
+import { LocalSnapshotStore } from './local-store';
+import { S3SnapshotStore } from './s3-store';
+
+export { snapshotKey, snapshotName } from './layout';
+
+/** What the catalog records about one verified snapshot. No secrets: the canary nonce is a random marker. */
+export interface SnapshotMeta {
+  /** Object key, `<prefix><cluster>/vault-<cluster>-YYYYMMDD-HHMMSS.snap`; `put` also accepts the bare file name. */
+  key: string;
+  cluster: string;
+  /** Hex SHA-256 of the archive. */
+  sha256: string;
+  bytes: number;
+  raftIndex: number;
+  raftTerm: number;
+  /** ISO time the snapshot was taken; the catalog is ordered by it. */
+  takenAt: string;
+  verifiedAt: string;
+  canaryNonce?: string;
+  canaryWrittenAt?: string;
+  /** Name of the store holding it. */
+  storage: string;
+}
+
+export interface PutResult {
+  key: string;
+  bytes: number;
+  /** `s3://bucket/key` or an absolute path. */
+  location: string;
+  /** KMS key the storage reported on read-back (S3 only). */
+  sseKmsKeyId?: string;
+  /** The storage's SHA-256 checksum as read back (base64; S3 multipart: composite of the parts). */
+  checksumSha256?: string;
+}
+
+export interface SnapshotStore {
+  readonly name: string;
+  /**
+   * Uploads the local file under key, then reads it back (HEAD) and checks size, sha256 and (S3)
+   * SSE-KMS key id. Throws an UploadMismatch failure otherwise. Then records meta in the catalog.
+   * onProgress(bytes) for heartbeats.
+   */
+  put(file: string, meta: SnapshotMeta, onProgress?: (bytes: number) => void): Promise<PutResult>;
+  /** Downloads to a local path (streaming, flat memory), verifying size + sha256 against the catalog entry. */
+  get(key: string, dest: string, onProgress?: (bytes: number) => void): Promise<SnapshotMeta>;
+  /** Catalog of verified snapshots for a cluster, newest first (by takenAt). */
+  list(cluster: string): Promise<SnapshotMeta[]>;
+  /** Removes the catalog entry first, then the object, so the catalog never names a missing object. */
+  delete(key: string): Promise<void>;
+}
+
+/** Options shared by the store implementations. */
+export interface StoreOptions {
+  /** Where damaged catalog entries are reported (they are skipped, not fatal). Default: console.warn. */
+  warn?: (message: string) => void;
+}
+
+/** A store for one configured storage; S3 credentials come from the default AWS provider chain. */
+export function createStore(cfg: StorageConfig, options: StoreOptions = {}): SnapshotStore {
+  return cfg.type === 's3' ? new S3SnapshotStore(cfg, options) : new LocalSnapshotStore(cfg, options);
+}

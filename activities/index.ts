@@ -1,10 +1,22 @@
 import type { SecdrConfig } from '../lib/config/schema';
+import { createAlertActivities } from './alertmanager';
+import { createEmergencyWebhookActivities } from './emergency-webhook';
+import { createMetricsActivities } from './metrics';
+import { createReportActivities } from './reports';
 import { createSmokeActivities } from './smoke';
+import { createStorageActivities } from './storage';
+import { createVaultActivities } from './vault';
 
 /** Every activity the worker registers, built from the worker's own config (credentials never travel in workflow history). */
-export function createActivities(_config: SecdrConfig) {
+export function createActivities(config: SecdrConfig) {
   return {
     ...createSmokeActivities(),
+    ...createVaultActivities(config),
+    ...createStorageActivities(config),
+    ...createMetricsActivities(),
+    ...createReportActivities(config),
+    ...createAlertActivities(config),
+    ...createEmergencyWebhookActivities(config),
   };
 }
 

@@ -17,6 +17,8 @@ export const FailureType = {
   /** The snapshot archive failed verification (truncated, hash mismatch, …). */
   SnapshotCorrupt: 'SnapshotCorrupt',
   SnapshotNotFound: 'SnapshotNotFound',
+  /** The snapshot stream ended early or failed verification as received; taking it again may succeed. */
+  SnapshotStreamIncomplete: 'SnapshotStreamIncomplete',
   /** Vault rejected a snapshot restore. */
   RestoreRejected: 'RestoreRejected',
   /** An uploaded object did not read back as written (size, checksum, KMS key). */

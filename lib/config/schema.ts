@@ -106,6 +106,25 @@ const restoreTarget = z
   .strict();
 export type RestoreTarget = z.infer<typeof restoreTarget>;
 
+const deadMansSwitch = z
+  .object({
+    /** Id of the one long-running switch workflow; `secdr webhook` signals (or starts) it. */
+    workflowId: z.string().min(1).default('secdr-dead-mans-switch'),
+    /** Seconds without a firing Watchdog before the emergency page (default 300: five missed 1-minute heartbeats). */
+    windowSeconds: z.number().int().positive().default(300),
+    /** Independent of Alertmanager: a webhook that pages someone. The URL may embed a token, so it is a secret reference. */
+    emergencyWebhook: z.object({ url: secretRef }).strict().optional(),
+    /** Where `secdr webhook` listens for Alertmanager (path /watchdog). */
+    listen: z
+      .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(9095) })
+      .strict()
+      .default({ host: '127.0.0.1', port: 9095 }),
+  })
+  .strict();
+export type DeadMansSwitchConfig = z.infer<typeof deadMansSwitch>;
+/** The settings used when the config has no `deadMansSwitch` section. */
+export const deadMansSwitchDefaults: DeadMansSwitchConfig = deadMansSwitch.parse({});
+
 export const configSchema = z
   .object({
     temporal: z.object({ taskQueue: z.string().default('secdr') }).strict().default({ taskQueue: 'secdr' }),
@@ -140,10 +159,14 @@ export const configSchema = z
         testSchedule: '0 4 * * 0',
       }),
     alertmanager: z.object({ url: httpUrl }).strict().optional(),
+    /** Where restore and drill reports (JSON + Markdown) are written. */
+    reportsDir: z.string().default('/var/lib/secdr/reports'),
     metrics: z
       .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(9464) })
       .strict()
       .default({ host: '127.0.0.1', port: 9464 }),
+    /** Dead man's switch fed by Alertmanager's Watchdog through `secdr webhook` (docs/dead-mans-switch.md). */
+    deadMansSwitch: deadMansSwitch.optional(),
     codec: z
       .object({ keyId: z.string().min(1).default('local-1'), key: secretRef })
       .strict()

@@ -1,13 +1,55 @@
+import { Runtime } from '@temporalio/worker';
 import type { SecdrConfig } from '../../lib/config/schema';
+import { freePort } from '../../lib/local-stack/ports';
+import { keepFreshnessGaugesBootstrapped } from '../../lib/metrics-bootstrap';
+import { startMetricsServer } from '../../lib/metrics-server';
 import { connectWorkerConnection } from '../../lib/temporal/connect';
 import { createWorker } from '../../workers/worker';
 
-/** `secdr worker`: serves every workflow and activity on the configured task queue until SIGINT/SIGTERM. */
+/**
+ * Installs the Temporal SDK runtime with its Prometheus exporter on a private loopback port; the
+ * metrics server appends what it serves to secdr's own metrics. Must run before any connection.
+ */
+async function installRuntimeMetrics(): Promise<string | undefined> {
+  try {
+    const bindAddress = `127.0.0.1:${await freePort()}`;
+    Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress } } } });
+    return `http://${bindAddress}/metrics`;
+  } catch (err) {
+    console.warn(`Temporal SDK metrics disabled: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  }
+}
+
+/**
+ * `secdr worker`: serves every workflow and activity on the configured task queue until SIGINT/SIGTERM,
+ * and Prometheus metrics (secdr's gauges + the Temporal SDK's) on config.metrics at /metrics.
+ */
 export async function workerCommand(config: SecdrConfig): Promise<void> {
-  const { connection, namespace } = await connectWorkerConnection();
-  const worker = await createWorker({ config, connection, namespace });
-  console.log(`secdr worker polling task queue "${config.temporal.taskQueue}" in namespace "${namespace}"`);
-  // The SDK runtime shuts the worker down gracefully on SIGINT/SIGTERM.
-  await worker.run();
-  await connection.close();
+  const runtimeMetricsUrl = await installRuntimeMetrics();
+  // Gauges first, then the endpoint: a scrape never sees a freshness gauge at a provisional value.
+  const bootstrap = keepFreshnessGaugesBootstrapped(config);
+  const first = await bootstrap.first;
+  const metrics = await startMetricsServer(config.metrics.host, config.metrics.port, { runtimeMetricsUrl });
+  console.log(
+    `metrics on ${metrics.url}/metrics (snapshot freshness from the catalog: ${
+      Object.entries(first.snapshots)
+        .map(([c, t]) => `${c} ${t ? new Date(t * 1000).toISOString() : 'never'}`)
+        .join(', ') || 'none'
+    }${first.unknown.length ? `; unknown, retrying: ${first.unknown.join(', ')}` : ''})`,
+  );
+  try {
+    const { connection, namespace } = await connectWorkerConnection();
+    try {
+      const worker = await createWorker({ config, connection, namespace });
+      console.log(`secdr worker polling task queue "${config.temporal.taskQueue}" in namespace "${namespace}"`);
+      // The SDK runtime shuts the worker down gracefully on SIGINT/SIGTERM.
+      await worker.run();
+    } finally {
+      await connection.close();
+    }
+  } finally {
+    bootstrap.stop();
+    await metrics.close();
+  }
 }

@@ -1,0 +1,56 @@
+import type { Client } from '@temporalio/client';
+import { deadMansSwitchDefaults, type SecdrConfig } from '../../lib/config/schema';
+import { startWebhookServer, type WebhookServer } from '../../lib/webhook-server';
+import { deadMansSwitchWorkflow, heartbeatSignal, type Heartbeat } from '../../workflows/dead-mans-switch';
+
+export interface HeartbeatForwarderOptions {
+  /** Overrides config.temporal.taskQueue (tests use a unique queue). */
+  taskQueue?: string;
+  /** Milliseconds one signal may take before the delivery is answered 503. Default 5000. */
+  timeoutMs?: number;
+}
+
+/**
+ * Passes a heartbeat to the dead man's switch with signal-with-start: the signal reaches the running
+ * switch, or starts it (with the config's window) when none is running.
+ */
+export function heartbeatForwarder(client: Client, config: SecdrConfig, opts: HeartbeatForwarderOptions = {}) {
+  const dms = config.deadMansSwitch ?? deadMansSwitchDefaults;
+  return async (hb: Heartbeat): Promise<void> => {
+    await client.connection.withDeadline(Date.now() + (opts.timeoutMs ?? 5000), () =>
+      client.workflow.signalWithStart(deadMansSwitchWorkflow, {
+        workflowId: dms.workflowId,
+        taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
+        args: [{ windowSeconds: dms.windowSeconds }],
+        signal: heartbeatSignal,
+        signalArgs: [hb],
+      }),
+    );
+  };
+}
+
+/** Starts the Watchdog receiver on the configured address, forwarding heartbeats through `client`. */
+export async function startWatchdogReceiver(client: Client, config: SecdrConfig, opts: HeartbeatForwarderOptions & { port?: number } = {}): Promise<WebhookServer> {
+  const dms = config.deadMansSwitch ?? deadMansSwitchDefaults;
+  return startWebhookServer({
+    host: dms.listen.host,
+    port: opts.port ?? dms.listen.port,
+    onHeartbeat: heartbeatForwarder(client, config, opts),
+  });
+}
+
+/** `secdr webhook`: receives Alertmanager's Watchdog on /watchdog and keeps the dead man's switch alive, until SIGINT/SIGTERM. */
+export async function webhookCommand(client: Client, config: SecdrConfig): Promise<void> {
+  const dms = config.deadMansSwitch ?? deadMansSwitchDefaults;
+  const server = await startWatchdogReceiver(client, config);
+  console.log(`secdr webhook listening on ${server.url}/watchdog; heartbeats go to workflow "${dms.workflowId}" (window ${dms.windowSeconds} s)`);
+  if (!config.deadMansSwitch?.emergencyWebhook) {
+    console.warn('deadMansSwitch.emergencyWebhook is not configured: a silence will be detected but nobody can be paged; see docs/dead-mans-switch.md');
+  }
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
+  await client.connection.close();
+}

@@ -1,0 +1,74 @@
+import type { ActivityOptions } from '@temporalio/workflow';
+import { FailureType } from '../lib/failure-types';
+
+/**
+ * Named activity-option profiles. Every profile has an explicit
+ * startToCloseTimeout and bounded retries; streaming steps heartbeat; destructive
+ * steps never rely on unlimited retries.
+ */
+export const profiles = {
+  /** Quick API calls (health, canary, status): seconds, a handful of retries. */
+  quick: {
+    startToCloseTimeout: '30 seconds',
+    retry: {
+      initialInterval: '1 second',
+      maximumInterval: '10 seconds',
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: [FailureType.InvalidInput, FailureType.VaultPermissionDenied, FailureType.VaultUninitialized],
+    },
+  },
+  /** Finding the active node: a sealed or uninitialised cluster is refused at once, not retried. */
+  preflight: {
+    startToCloseTimeout: '30 seconds',
+    retry: {
+      initialInterval: '2 seconds',
+      maximumAttempts: 3,
+      nonRetryableErrorTypes: [FailureType.InvalidInput, FailureType.VaultSealed, FailureType.VaultUninitialized],
+    },
+  },
+  /** Streaming a snapshot or an object: long, heartbeating so a dead worker is noticed in a minute. */
+  streaming: {
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: '1 minute',
+    retry: {
+      initialInterval: '5 seconds',
+      backoffCoefficient: 2,
+      maximumAttempts: 3,
+      nonRetryableErrorTypes: [
+        FailureType.InvalidInput,
+        FailureType.VaultPermissionDenied,
+        FailureType.SnapshotCorrupt,
+        FailureType.SnapshotNotFound,
+        FailureType.VaultSealed,
+        FailureType.VaultUninitialized,
+      ],
+    },
+  },
+  /** Init + force-restore of a target: destructive, so one attempt; the workflow decides what next. */
+  destructive: {
+    startToCloseTimeout: '1 hour',
+    heartbeatTimeout: '2 minutes',
+    retry: { maximumAttempts: 1 },
+  },
+  /** Verification after restore: the restored data may need a moment to apply. */
+  verify: {
+    startToCloseTimeout: '1 minute',
+    retry: {
+      initialInterval: '2 seconds',
+      backoffCoefficient: 1.5,
+      maximumInterval: '15 seconds',
+      maximumAttempts: 10,
+      nonRetryableErrorTypes: [FailureType.InvalidInput, FailureType.VaultPermissionDenied],
+    },
+  },
+  /** Retention deletes objects: bounded, and refusals are final. */
+  retention: {
+    startToCloseTimeout: '10 minutes',
+    retry: { maximumAttempts: 3, nonRetryableErrorTypes: [FailureType.RetentionRefused, FailureType.InvalidInput] },
+  },
+  /** Reports, metrics and alerts: side channels that must not fail the procedure for long. */
+  sideEffect: {
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '2 seconds', maximumAttempts: 5 },
+  },
+} as const satisfies Record<string, ActivityOptions>;

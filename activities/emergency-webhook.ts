@@ -44,7 +44,8 @@ export function createEmergencyWebhookActivities(config: SecdrConfig, opts: { ti
         throw ApplicationFailure.create({
           type: FailureType.InvalidInput,
           nonRetryable: true,
-          message: 'deadMansSwitch.emergencyWebhook.url is not configured: the dead man\'s switch has nowhere to page; set it to a file or env reference holding the webhook URL',
+          message:
+            "deadMansSwitch.emergencyWebhook.url is not configured: the dead man's switch has nowhere to page; set it to a file or env reference holding the webhook URL",
         });
       }
       const url = readSecret(ref, 'deadMansSwitch.emergencyWebhook.url');
@@ -59,11 +60,17 @@ export function createEmergencyWebhookActivities(config: SecdrConfig, opts: { ti
         });
       } catch (err) {
         const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
-        throw ApplicationFailure.retryable(`emergency webhook ${where} unreachable (${cause}); check the URL and the network path from the worker`, EMERGENCY_WEBHOOK_FAILED);
+        throw ApplicationFailure.retryable(
+          `emergency webhook ${where} unreachable (${cause}); check the URL and the network path from the worker`,
+          EMERGENCY_WEBHOOK_FAILED,
+        );
       }
       const body = (await res.text()).slice(0, 200);
       if (!res.ok) {
-        throw ApplicationFailure.retryable(`emergency webhook ${where} answered ${res.status} (${body.replace(/\s+/g, ' ')}); check the URL's token and the receiver`, EMERGENCY_WEBHOOK_FAILED);
+        throw ApplicationFailure.retryable(
+          `emergency webhook ${where} answered ${res.status} (${body.replace(/\s+/g, ' ')}); check the URL's token and the receiver`,
+          EMERGENCY_WEBHOOK_FAILED,
+        );
       }
     },
   };

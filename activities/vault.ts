@@ -198,7 +198,8 @@ export function createVaultActivities(config: SecdrConfig) {
     async targetStatus(input: { target: string }): Promise<SealStatus> {
       const target = targetNamed(config, input.target);
       const health = await nodeHealth(target.address, target.caFile);
-      const res = await fetchWithCa(`${target.address}/v1/sys/seal-status`, target.caFile, 5000);
+      // While a restore applies, seal-status can take seconds to answer.
+      const res = await fetchWithCa(`${target.address}/v1/sys/seal-status`, target.caFile, 20_000);
       if (res.status !== 200) throw new Error(`target ${target.name}: sys/seal-status answered ${res.status}`);
       const s = (await res.json()) as { initialized: boolean; sealed: boolean; progress: number; t: number };
       return { state: health.state, initialized: s.initialized, sealed: s.sealed, progress: s.progress, threshold: s.t };

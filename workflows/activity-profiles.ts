@@ -58,7 +58,8 @@ export const profiles = {
       backoffCoefficient: 1.5,
       maximumInterval: '15 seconds',
       maximumAttempts: 10,
-      nonRetryableErrorTypes: [FailureType.InvalidInput, FailureType.VaultPermissionDenied],
+      // Sealed goes back to the workflow, which waits for unseal instead of burning retries.
+      nonRetryableErrorTypes: [FailureType.InvalidInput, FailureType.VaultPermissionDenied, FailureType.VaultSealed],
     },
   },
   /** Retention deletes objects: bounded, and refusals are final. */

@@ -29,7 +29,8 @@ export const emergencyPageProfile = {
   },
 } as const satisfies ActivityOptions;
 
-const { sendEmergencyPage } = proxyActivities<ReturnType<typeof createEmergencyWebhookActivities>>(emergencyPageProfile);
+const { sendEmergencyPage } =
+  proxyActivities<ReturnType<typeof createEmergencyWebhookActivities>>(emergencyPageProfile);
 
 /** One Watchdog delivery from Alertmanager, as forwarded by `secdr webhook`. Nothing secret. */
 export interface Heartbeat {
@@ -83,7 +84,8 @@ export const deadMansSwitchStatusQuery = defineQuery<DeadMansSwitchStatus>('stat
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const seconds = (fromIso: string, toMs: number) => Math.round((toMs - Date.parse(fromIso)) / 1000);
-const message = (err: unknown) => (err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err));
+const message = (err: unknown) =>
+  err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
 
 /**
  * Dead man's switch. Alertmanager sends the always-firing Watchdog every minute to `secdr webhook`,
@@ -116,7 +118,11 @@ export async function deadMansSwitchWorkflow(input: DeadMansSwitchInput): Promis
     state.lastHeartbeatAt = iso(Date.now());
     state.lastHeartbeatReceivedAt = typeof hb.receivedAt === 'string' ? hb.receivedAt.slice(0, 40) : undefined;
   });
-  setHandler(deadMansSwitchStatusQuery, () => ({ ...state, windowSeconds: input.windowSeconds, heartbeatsThisRun: received }));
+  setHandler(deadMansSwitchStatusQuery, () => ({
+    ...state,
+    windowSeconds: input.windowSeconds,
+    heartbeatsThisRun: received,
+  }));
 
   const newHeartbeat = () => received !== handled;
   const page = async (p: EmergencyPage): Promise<boolean> => {

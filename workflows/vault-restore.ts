@@ -187,38 +187,25 @@ export async function vaultRestoreWorkflow(input: RestoreInput): Promise<Restore
     );
     report.skipped.push(...restored.rejected);
 
-    // 4. Restore applies in the background: wait until unsealed and active.
-    await log.run('wait until unsealed and active', async () => {
-      const pollMs = (input.pollSeconds ?? 5) * 1000;
-      for (;;) {
-        const st: SealStatus = await quick.targetStatus({ target: input.target });
-        if (st.state === 'active') return st;
-        if (st.sealed) {
-          status.unseal = { progress: st.progress, threshold: st.threshold };
-          status.phase = `sealed, waiting for unseal: ${st.progress} of ${st.threshold} key shares`;
-        } else {
-          status.phase = `restored data applying (${st.state})`;
-        }
-        if (elapsedSeconds() > input.slo.hardLimitSeconds) {
-          throw ApplicationFailure.create({
-            type: FailureType.SloBreached,
-            nonRetryable: true,
-            message: `target ${input.target} still ${status.phase} after the hard limit of ${input.slo.hardLimitSeconds} s`,
-          });
-        }
-        unsealNudged = false;
-        await condition(() => unsealNudged, pollMs);
+    // 4. Restore applies in the background: wait until unsealed and active, then read
+    // the canary. A Shamir target stays active for a few seconds after the 204 and only
+    // then seals (the restored keyring needs the source's keys), so a sealed answer to
+    // the canary read sends the workflow back to waiting.
+    let canary: Awaited<ReturnType<Vault['verifyCanary']>> | undefined;
+    while (!canary) {
+      await log.run('wait until unsealed and active', () => waitUnsealedActive(input, status, () => unsealNudged, () => void (unsealNudged = false)));
+      status.unseal = undefined;
+      status.phase = 'verifying';
+      try {
+        canary = await log.run(
+          'read canary with verifier',
+          () => verify.verifyCanary({ target: input.target, cluster: input.cluster, expectedNonce: chosen!.canaryNonce }),
+          (c) => `nonce ${c.nonce} written ${c.writtenAt}`,
+        );
+      } catch (err) {
+        if (failureType(err) !== FailureType.VaultSealed) throw err;
       }
-    });
-    status.unseal = undefined;
-
-    // 5. Verify with the least-privilege verifier from the restored data.
-    status.phase = 'verifying';
-    const canary = await log.run(
-      'read canary with verifier',
-      () => verify.verifyCanary({ target: input.target, cluster: input.cluster, expectedNonce: chosen!.canaryNonce }),
-      (c) => `nonce ${c.nonce} written ${c.writtenAt}`,
-    );
+    }
     secretsReadableAfter = elapsedSeconds();
     report.checks.push({ name: 'canary reads back with the expected nonce', ok: true, detail: canary.nonce });
     report.recoveryPointSeconds = Math.round((Date.parse(startedAt) - Date.parse(canary.writtenAt)) / 1000);
@@ -256,6 +243,30 @@ export async function vaultRestoreWorkflow(input: RestoreInput): Promise<Restore
     });
   }
   return report;
+}
+
+/** Polls seal status until the target is active; while sealed, shows the unseal progress. */
+async function waitUnsealedActive(input: RestoreInput, status: RestoreStatus, nudged: () => boolean, resetNudge: () => void): Promise<SealStatus> {
+  const pollMs = (input.pollSeconds ?? 5) * 1000;
+  for (;;) {
+    const st: SealStatus = await quick.targetStatus({ target: input.target });
+    if (st.state === 'active') return st;
+    if (st.sealed) {
+      status.unseal = { progress: st.progress, threshold: st.threshold };
+      status.phase = `sealed, waiting for unseal: ${st.progress} of ${st.threshold} key shares`;
+    } else {
+      status.phase = `restored data applying (${st.state})`;
+    }
+    if (elapsedSeconds() > input.slo.hardLimitSeconds) {
+      throw ApplicationFailure.create({
+        type: FailureType.SloBreached,
+        nonRetryable: true,
+        message: `target ${input.target} still ${status.phase} after the hard limit of ${input.slo.hardLimitSeconds} s`,
+      });
+    }
+    resetNudge();
+    await condition(nudged, pollMs);
+  }
 }
 
 function sloResult(slo: string, limitSeconds: number, measured: number | undefined, breaches: SloResult[]): SloResult {

@@ -30,7 +30,11 @@ export function heartbeatForwarder(client: Client, config: SecdrConfig, opts: He
 }
 
 /** Starts the Watchdog receiver on the configured address, forwarding heartbeats through `client`. */
-export async function startWatchdogReceiver(client: Client, config: SecdrConfig, opts: HeartbeatForwarderOptions & { port?: number } = {}): Promise<WebhookServer> {
+export async function startWatchdogReceiver(
+  client: Client,
+  config: SecdrConfig,
+  opts: HeartbeatForwarderOptions & { port?: number } = {},
+): Promise<WebhookServer> {
   const dms = config.deadMansSwitch ?? deadMansSwitchDefaults;
   return startWebhookServer({
     host: dms.listen.host,
@@ -43,9 +47,13 @@ export async function startWatchdogReceiver(client: Client, config: SecdrConfig,
 export async function webhookCommand(client: Client, config: SecdrConfig): Promise<void> {
   const dms = config.deadMansSwitch ?? deadMansSwitchDefaults;
   const server = await startWatchdogReceiver(client, config);
-  console.log(`secdr webhook listening on ${server.url}/watchdog; heartbeats go to workflow "${dms.workflowId}" (window ${dms.windowSeconds} s)`);
+  console.log(
+    `secdr webhook listening on ${server.url}/watchdog; heartbeats go to workflow "${dms.workflowId}" (window ${dms.windowSeconds} s)`,
+  );
   if (!config.deadMansSwitch?.emergencyWebhook) {
-    console.warn('deadMansSwitch.emergencyWebhook is not configured: a silence will be detected but nobody can be paged; see docs/dead-mans-switch.md');
+    console.warn(
+      'deadMansSwitch.emergencyWebhook is not configured: a silence will be detected but nobody can be paged; see docs/dead-mans-switch.md',
+    );
   }
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

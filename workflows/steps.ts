@@ -27,7 +27,9 @@ export class StepLog {
       return result;
     } catch (err) {
       step.outcome = 'failed';
-      step.detail = err instanceof Error ? err.message : String(err);
+      // An activity failure's own message is generic; its cause says what went wrong.
+      const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+      step.detail = cause instanceof Error ? cause.message : String(cause);
       throw err;
     } finally {
       step.endedAt = new Date().toISOString();

@@ -204,6 +204,9 @@ export async function vaultRestoreWorkflow(input: RestoreInput): Promise<Restore
         );
       } catch (err) {
         if (failureType(err) !== FailureType.VaultSealed) throw err;
+        const last = log.steps[log.steps.length - 1];
+        last.outcome = 'skipped';
+        last.detail = 'target sealed itself once the restored keyring applied (Shamir); waiting for unseal';
       }
     }
     secretsReadableAfter = elapsedSeconds();

@@ -62,7 +62,11 @@ async function restoresFromReports(reportsDir: string): Promise<Map<string, numb
   }
   for (const name of names.filter((n) => /^restore-.*\.json$/.test(n))) {
     try {
-      const r = JSON.parse(await readFile(join(reportsDir, name), 'utf8')) as { cluster?: unknown; outcome?: unknown; finishedAt?: unknown };
+      const r = JSON.parse(await readFile(join(reportsDir, name), 'utf8')) as {
+        cluster?: unknown;
+        outcome?: unknown;
+        finishedAt?: unknown;
+      };
       if (r.outcome !== 'verified' || typeof r.cluster !== 'string' || typeof r.finishedAt !== 'string') continue;
       const at = Date.parse(r.finishedAt) / 1000;
       if (Number.isFinite(at) && at > (newest.get(r.cluster) ?? 0)) newest.set(r.cluster, at);
@@ -88,7 +92,10 @@ async function restoresFromReports(reportsDir: string): Promise<Map<string, numb
  *
  * A gauge that already holds a newer value is never lowered.
  */
-export async function bootstrapFreshnessGauges(config: SecdrConfig, opts: BootstrapOptions = {}): Promise<BootstrapResult> {
+export async function bootstrapFreshnessGauges(
+  config: SecdrConfig,
+  opts: BootstrapOptions = {},
+): Promise<BootstrapResult> {
   const warn = opts.warn ?? ((m: string) => console.warn(m));
   const storeFor = opts.storeFor ?? ((cfg: StorageConfig) => createStore(cfg, { warn }));
   const timeoutMs = opts.listTimeoutMs ?? 30_000;
@@ -99,7 +106,11 @@ export async function bootstrapFreshnessGauges(config: SecdrConfig, opts: Bootst
     let listed = 0;
     for (const storage of config.storage) {
       try {
-        const entries = await withTimeout(storeFor(storage).list(cluster), timeoutMs, `listing storage ${storage.name}`);
+        const entries = await withTimeout(
+          storeFor(storage).list(cluster),
+          timeoutMs,
+          `listing storage ${storage.name}`,
+        );
         listed++;
         for (const e of entries) newest = Math.max(newest, Date.parse(e.takenAt) / 1000 || 0);
       } catch (err) {

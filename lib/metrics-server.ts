@@ -56,7 +56,11 @@ function runtimeUp(up: boolean): string {
  * Serves secdr's Prometheus metrics on `GET /metrics` (and `GET /-/healthy`), plus the Temporal SDK
  * runtime's metrics when `runtimeMetricsUrl` is given. Port 0 picks a free port (tests).
  */
-export async function startMetricsServer(host: string, port: number, opts: MetricsServerOptions = {}): Promise<MetricsServer> {
+export async function startMetricsServer(
+  host: string,
+  port: number,
+  opts: MetricsServerOptions = {},
+): Promise<MetricsServer> {
   const registry = opts.registry ?? secdrRegistry;
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -87,7 +91,11 @@ export async function startMetricsServer(host: string, port: number, opts: Metri
   });
   await new Promise<void>((resolve, reject) => {
     const failed = (err: NodeJS.ErrnoException) =>
-      reject(new Error(`metrics server: cannot listen on ${host}:${port} (${err.code ?? err.message}); set metrics.host/metrics.port in the config to a free address`));
+      reject(
+        new Error(
+          `metrics server: cannot listen on ${host}:${port} (${err.code ?? err.message}); set metrics.host/metrics.port in the config to a free address`,
+        ),
+      );
     server.once('error', failed);
     server.listen(port, host, () => {
       server.off('error', failed);

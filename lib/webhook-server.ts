@@ -66,7 +66,8 @@ export function parseWebhookPayload(text: string): AlertmanagerWebhookPayload {
     throw new HttpError(400, 'body is not an Alertmanager webhook payload: expected an object with an `alerts` array');
   }
   const alerts = (json as { alerts: unknown[] }).alerts;
-  if (!alerts.every((a) => typeof a === 'object' && a !== null)) throw new HttpError(400, 'every entry of `alerts` must be an object');
+  if (!alerts.every((a) => typeof a === 'object' && a !== null))
+    throw new HttpError(400, 'every entry of `alerts` must be an object');
   return json as AlertmanagerWebhookPayload;
 }
 
@@ -105,7 +106,10 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     const payload = parseWebhookPayload(await readBody(req, opts.maxBodyBytes ?? 1024 * 1024));
     if (!hasFiringWatchdog(payload)) return reply(res, 200, { heartbeat: false });
     try {
-      await withTimeout(opts.onHeartbeat({ receivedAt: new Date().toISOString(), status: 'firing' }), opts.handlerTimeoutMs ?? 5000);
+      await withTimeout(
+        opts.onHeartbeat({ receivedAt: new Date().toISOString(), status: 'firing' }),
+        opts.handlerTimeoutMs ?? 5000,
+      );
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
       warn(`webhook: heartbeat not passed on to the dead man's switch (${why}); answering 503 so Alertmanager retries`);
@@ -127,7 +131,11 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   server.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     const failed = (err: NodeJS.ErrnoException) =>
-      reject(new Error(`webhook: cannot listen on ${opts.host}:${opts.port} (${err.code ?? err.message}); set deadMansSwitch.listen in the config to a free address`));
+      reject(
+        new Error(
+          `webhook: cannot listen on ${opts.host}:${opts.port} (${err.code ?? err.message}); set deadMansSwitch.listen in the config to a free address`,
+        ),
+      );
     server.once('error', failed);
     server.listen(opts.port, opts.host, () => {
       server.off('error', failed);

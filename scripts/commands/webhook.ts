@@ -56,8 +56,8 @@ export async function webhookCommand(client: Client, config: SecdrConfig): Promi
     );
   }
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
   });
   await server.close();
   await client.connection.close();

@@ -21,7 +21,7 @@ import { timeSkippingEnv } from '../harness/temporal';
 const WINDOW = 300;
 const s = (n: number) => n * 1000;
 
-describe("deadMansSwitchWorkflow (time-skipping, stubbed emergency webhook)", function () {
+describe('deadMansSwitchWorkflow (time-skipping, stubbed emergency webhook)', function () {
   const tmp = tempDir('wf-dms');
   const config = testConfig(tmp.dir);
   let env: TestWorkflowEnvironment;
@@ -43,7 +43,11 @@ describe("deadMansSwitchWorkflow (time-skipping, stubbed emergency webhook)", fu
         attempts++;
         if (attempts <= (opts.failFirst ?? 0)) {
           // Non-retryable so the workflow's own retry (retryPageSeconds) is what is exercised.
-          throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: `receiver down (attempt ${attempts})` });
+          throw ApplicationFailure.create({
+            type: 'InvalidInput',
+            nonRetryable: true,
+            message: `receiver down (attempt ${attempts})`,
+          });
         }
         pages.push({ ...p, atMs: await env.currentTimeMs() });
       },
@@ -54,15 +58,26 @@ describe("deadMansSwitchWorkflow (time-skipping, stubbed emergency webhook)", fu
   async function withSwitch(
     activities: object,
     input: DeadMansSwitchInput,
-    body: (h: { beat: () => Promise<void>; status: () => Promise<DeadMansSwitchState & { heartbeatsThisRun: number }>; startMs: number; workflowId: string }) => Promise<void>,
+    body: (h: {
+      beat: () => Promise<void>;
+      status: () => Promise<DeadMansSwitchState & { heartbeatsThisRun: number }>;
+      startMs: number;
+      workflowId: string;
+    }) => Promise<void>,
   ) {
     const taskQueue = `dms-${randomUUID()}`;
     const workflowId = `dms-${randomUUID()}`;
-    const worker: Worker = await createWorker({ config, connection: env.nativeConnection, namespace: 'default', taskQueue, activities });
+    const worker: Worker = await createWorker({
+      config,
+      connection: env.nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      activities,
+    });
     await worker.runUntil(async () => {
       const startMs = await env.currentTimeMs();
       // As `secdr webhook` does: the first heartbeat starts the switch.
-      const first = await env.client.workflow.signalWithStart(deadMansSwitchWorkflow, {
+      await env.client.workflow.signalWithStart(deadMansSwitchWorkflow, {
         taskQueue,
         workflowId,
         args: [input],
@@ -76,11 +91,11 @@ describe("deadMansSwitchWorkflow (time-skipping, stubbed emergency webhook)", fu
         await handle.signal(heartbeatSignal, { receivedAt: new Date().toISOString(), status: 'firing' });
         await waitFor('the heartbeat to be recorded', async () => (await status()).heartbeats > before);
       };
-      await waitFor('the first heartbeat to be recorded', async () => (await status()).heartbeats === 1);
+      await waitFor('the first heartbeat to be recorded', async () => (await status()).heartbeatsThisRun === 1);
       try {
         await body({ beat, status, startMs, workflowId });
       } finally {
-        await first.terminate('test over');
+        await handle.terminate('test over');
       }
     });
   }
@@ -97,8 +112,14 @@ describe("deadMansSwitchWorkflow (time-skipping, stubbed emergency webhook)", fu
       const [page] = pages;
       assert.equal(page.status, 'firing');
       assert.equal(page.silenceSeconds, WINDOW);
-      assert.ok(page.atMs - startMs >= s(WINDOW) && page.atMs - startMs < s(WINDOW + 20), `paged ${(page.atMs - startMs) / 1000} s after the last heartbeat`);
-      assert.ok(page.lastHeartbeatAt && Math.abs(Date.parse(page.lastHeartbeatAt) - startMs) < s(5), 'names the last heartbeat');
+      assert.ok(
+        page.atMs - startMs >= s(WINDOW) && page.atMs - startMs < s(WINDOW + 20),
+        `paged ${(page.atMs - startMs) / 1000} s after the last heartbeat`,
+      );
+      assert.ok(
+        page.lastHeartbeatAt && Math.abs(Date.parse(page.lastHeartbeatAt) - startMs) < s(5),
+        'names the last heartbeat',
+      );
       assert.match(page.text, /no Watchdog heartbeat/);
 
       await env.sleep(s(6 * 3600));
@@ -118,14 +139,22 @@ describe("deadMansSwitchWorkflow (time-skipping, stubbed emergency webhook)", fu
       await beat();
       await waitFor('the resolved message', async () => pages.length === 2);
       assert.equal(pages[1].status, 'resolved');
-      assert.ok(pages[1].silenceSeconds >= WINDOW + 600, `silence ${pages[1].silenceSeconds} s covers the whole outage`);
-      assert.ok(pages[1].lastHeartbeatAt && Date.parse(pages[1].lastHeartbeatAt) > Date.parse(pages[0].lastHeartbeatAt!));
+      assert.ok(
+        pages[1].silenceSeconds >= WINDOW + 600,
+        `silence ${pages[1].silenceSeconds} s covers the whole outage`,
+      );
+      assert.ok(
+        pages[1].lastHeartbeatAt && Date.parse(pages[1].lastHeartbeatAt) > Date.parse(pages[0].lastHeartbeatAt!),
+      );
       assert.equal((await status()).paging, false);
 
       // A second silence is a new incident: it pages again, once.
       await env.sleep(s(WINDOW + 60));
       await waitFor('the second firing page', async () => pages.length === 3);
-      assert.deepEqual(pages.map((p) => p.status), ['firing', 'resolved', 'firing']);
+      assert.deepEqual(
+        pages.map((p) => p.status),
+        ['firing', 'resolved', 'firing'],
+      );
     });
   });
 
@@ -146,26 +175,38 @@ describe("deadMansSwitchWorkflow (time-skipping, stubbed emergency webhook)", fu
 
   it('keeps the last heartbeat and the paging state across continue-as-new', async () => {
     const { pages, activities } = stubPages();
-    await withSwitch(activities, { windowSeconds: WINDOW, maxHeartbeatsPerRun: 3 }, async ({ beat, status, workflowId }) => {
-      const firstRun = (await env.client.workflow.getHandle(workflowId).describe()).runId;
-      await env.sleep(s(60));
-      await beat();
-      await env.sleep(s(60));
-      await beat(); // third heartbeat of the run: continue-as-new
-      await waitFor('the second run', async () => (await status()).run === 2);
-      const secondRun = (await env.client.workflow.getHandle(workflowId).describe()).runId;
-      assert.notEqual(secondRun, firstRun);
-      const carried = await status();
-      assert.equal(carried.heartbeats, 3, 'the heartbeat count carries over');
-      assert.equal(carried.heartbeatsThisRun, 0);
-      const lastBeat = carried.lastHeartbeatAt!;
+    await withSwitch(
+      activities,
+      { windowSeconds: WINDOW, maxHeartbeatsPerRun: 3 },
+      async ({ beat, status, workflowId }) => {
+        const handle = env.client.workflow.getHandle(workflowId);
+        const firstRun = (await handle.describe()).runId;
+        await env.sleep(s(60));
+        await beat();
+        await env.sleep(s(60));
+        // Third heartbeat of the run: continue-as-new. Wait for it through describe, not a query: the
+        // time-skipping test server can lose its time-skipping lock when a query races the run's close.
+        await handle.signal(heartbeatSignal, { receivedAt: new Date().toISOString(), status: 'firing' });
+        await waitFor(
+          'the first run to continue as new',
+          async () =>
+            (await env.client.workflow.getHandle(workflowId, firstRun).describe()).status.name === 'CONTINUED_AS_NEW',
+        );
+        const secondRun = (await handle.describe()).runId;
+        assert.notEqual(secondRun, firstRun);
+        await waitFor('the second run', async () => (await status()).run === 2);
+        const carried = await status();
+        assert.equal(carried.heartbeats, 3, 'the heartbeat count carries over');
+        assert.equal(carried.heartbeatsThisRun, 0);
+        const lastBeat = carried.lastHeartbeatAt!;
 
-      // Silence measured from the previous run's last heartbeat, not from the new run's start.
-      await env.sleep(s(WINDOW + 30));
-      await waitFor('the firing page', async () => pages.length === 1);
-      assert.equal(pages[0].lastHeartbeatAt, lastBeat);
-      assert.equal(pages[0].silenceSeconds, WINDOW);
-    });
+        // Silence measured from the previous run's last heartbeat, not from the new run's start.
+        await env.sleep(s(WINDOW + 30));
+        await waitFor('the firing page', async () => pages.length === 1);
+        assert.equal(pages[0].lastHeartbeatAt, lastBeat);
+        assert.equal(pages[0].silenceSeconds, WINDOW);
+      },
+    );
   });
 
   it('a run continued while paging sends "resolved", not a second page', async () => {

@@ -1,0 +1,133 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { parse, stringify } from 'yaml';
+
+/** The repository's deploy/ directory (what users deploy; the tests reuse it rather than copies). */
+export const deployDir = resolve(__dirname, '..', '..', 'deploy');
+
+/** One Prometheus instant-query sample. */
+export interface Sample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+/** Runs an instant query against Prometheus' HTTP API; throws on an API error. */
+export async function promQuery(prometheusUrl: string, query: string): Promise<Sample[]> {
+  const res = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(query)}`, {
+    signal: AbortSignal.timeout(5000),
+  });
+  const body = (await res.json()) as {
+    status: string;
+    error?: string;
+    data?: { resultType: string; result: Sample[] };
+  };
+  if (body.status !== 'success') throw new Error(`query ${query}: ${body.error ?? res.status}`);
+  return body.data!.result;
+}
+
+export interface PrometheusConfigOptions {
+  /** scrape_interval = evaluation_interval, in seconds (the tests use 1). */
+  intervalSeconds: number;
+  ruleFiles?: string[];
+  /** host:port of Alertmanagers to alert to. */
+  alertmanagers?: string[];
+  scrapeConfigs?: object[];
+}
+
+/** Writes a Prometheus config file into `dir` and returns its path. */
+export function writePrometheusConfig(dir: string, opts: PrometheusConfigOptions): string {
+  const interval = `${opts.intervalSeconds}s`;
+  const config = {
+    global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval },
+    rule_files: opts.ruleFiles ?? [],
+    ...(opts.alertmanagers
+      ? { alerting: { alertmanagers: [{ static_configs: [{ targets: opts.alertmanagers }] }] } }
+      : {}),
+    scrape_configs: opts.scrapeConfigs ?? [],
+  };
+  const file = join(dir, 'prometheus.yml');
+  writeFileSync(file, stringify(config));
+  return file;
+}
+
+interface Route {
+  receiver?: string;
+  matchers?: string[];
+  group_wait?: string;
+  group_interval?: string;
+  repeat_interval?: string;
+  routes?: Route[];
+}
+
+/**
+ * deploy/alertmanager/alertmanager.yml with every receiver's webhook URL replaced (by receiver name)
+ * and, where given, the intervals of the routes to a receiver shortened. Routing, grouping and
+ * inhibition stay as deployed. Returns the path of the written file.
+ */
+export function writeAlertmanagerConfigFromDeploy(
+  dir: string,
+  receivers: Record<string, string>,
+  shorten: Record<string, Pick<Route, 'group_wait' | 'group_interval' | 'repeat_interval'>> = {},
+): string {
+  const config = parse(readFileSync(join(deployDir, 'alertmanager', 'alertmanager.yml'), 'utf8')) as {
+    route: Route;
+    receivers: { name: string; webhook_configs?: { url: string }[] }[];
+  };
+  for (const r of config.receivers) {
+    const url = receivers[r.name];
+    if (!url) throw new Error(`no test URL for receiver ${r.name} of deploy/alertmanager/alertmanager.yml`);
+    for (const w of r.webhook_configs ?? []) w.url = url;
+  }
+  const walk = (route: Route) => {
+    if (route.receiver && shorten[route.receiver]) Object.assign(route, shorten[route.receiver]);
+    route.routes?.forEach(walk);
+  };
+  walk(config.route);
+  const file = join(dir, 'alertmanager.yml');
+  writeFileSync(file, stringify(config));
+  return file;
+}
+
+export interface Received {
+  path: string;
+  at: number;
+  body: unknown;
+}
+
+/** A tiny HTTP receiver that records every POSTed JSON body (invalid JSON is recorded as the raw text). */
+export async function startSink(): Promise<{ url: string; received: Received[]; close: () => Promise<void> }> {
+  const received: Received[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // kept as text: the test asserts it is JSON
+      }
+      received.push({ path: (req.url ?? '/').split('?')[0], at: Date.now(), body });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    received,
+    close: () =>
+      new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Alertmanager webhook payload, the fields the tests look at. */
+export interface AmDelivery {
+  status: string;
+  alerts: { status: string; labels: Record<string, string>; annotations: Record<string, string> }[];
+}

@@ -219,7 +219,6 @@ export async function vaultRestoreWorkflow(input: RestoreInput): Promise<Restore
     finishedAfter = elapsedSeconds();
     report.outcome = 'verified';
     status.phase = 'verified';
-    await side.recordRestoreVerified({ cluster: input.cluster, at: new Date().toISOString() });
   } catch (err) {
     report.error = message(err);
     status.phase = `failed: ${report.error}`;
@@ -234,6 +233,9 @@ export async function vaultRestoreWorkflow(input: RestoreInput): Promise<Restore
       sloResult('whole restore', input.slo.wholeRestoreSeconds, report.wholeRestoreSeconds, status.breaches),
     ];
     upsertSearchAttributes([{ key: SA.outcome, value: report.outcome }]);
+    if (report.outcome === 'verified') {
+      await side.recordRestoreVerified({ cluster: input.cluster, at: report.finishedAt, slos: report.slos }).catch(() => undefined);
+    }
     const paths = await side.writeRestoreReport(report).catch(() => undefined);
     report.reportFiles = paths;
   }

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -109,11 +109,9 @@ export async function streamSnapshot(
   }
   const label = file.split('/').pop()!;
   const verifier = createSnapshotVerifier(label);
-  const hash = createHash('sha256');
   let bytes = 0;
   const tee = new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
       bytes += chunk.length;
       onBytes(bytes);
       if (verifier.sink.write(chunk)) cb(null, chunk);
@@ -142,8 +140,9 @@ export async function streamSnapshot(
     }
     throw err;
   }
-  const sha256 = hash.digest('hex');
-  if (sha256 !== inspection.archiveSha256 || statSync(file).size !== bytes) {
+  // The verifier hashed the archive as it streamed; the staging file must hold exactly those bytes.
+  const sha256 = inspection.archiveSha256;
+  if (inspection.archiveBytes !== bytes || statSync(file).size !== bytes) {
     throw fail(FailureType.SnapshotStreamIncomplete, `snapshot ${label}: staging file does not match the bytes received; disk full or faulty? retrying`);
   }
   return { bytes, sha256, raftIndex: inspection.index, raftTerm: inspection.term, keys: inspection.keys };

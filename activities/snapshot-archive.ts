@@ -178,7 +178,8 @@ class ArchiveVerifier {
     });
     this.result.catch(() => undefined);
 
-    this.inflate = createInflateRaw();
+    // 256 KiB output chunks: the 16 KiB default makes inflate several times slower on large snapshots.
+    this.inflate = createInflateRaw({ chunkSize: 256 * 1024 });
     this.inflate.on('data', (chunk: Buffer) => this.onTarBytes(chunk));
     this.inflate.on('end', () => {
       this.inflateEnded = true;

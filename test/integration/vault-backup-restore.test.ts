@@ -19,6 +19,8 @@ import { dataConverterFor } from '../../lib/temporal/connect';
 import { vaultApi } from '../../lib/vault/client';
 import { createStore } from '../../lib/storage/snapshot-store';
 import { unsealCommand } from '../../scripts/commands/unseal';
+import { snapshotCommand } from '../../scripts/commands/procedures';
+import { statusCommand } from '../../scripts/commands/status';
 import { restoreInput, snapshotInput } from '../../scripts/commands/inputs';
 import { createWorker } from '../../workers/worker';
 import { vaultRestoreWorkflow, vaultSnapshotWorkflow } from '../../workflows';
@@ -191,6 +193,34 @@ describe('Vault backup and restore against real OpenBao, moto, PostgreSQL and Te
       (err: WorkflowFailedError) => /already initialised; secdr restores only into a fresh cluster/.test(JSON.stringify(err.cause?.message)),
     );
     assert.deepEqual(await vaultApi(nodes.source.address).status(), before);
+  });
+
+  it('`secdr snapshot --wait --json` and `secdr status` drive the same workflow from the CLI and exit 0', async () => {
+    process.env.TEMPORAL_ADDRESS = temporal.address;
+    const out: string[] = [];
+    const err: string[] = [];
+    const [log, error] = [console.log, process.stderr.write.bind(process.stderr)];
+    console.log = (m: string) => void out.push(m);
+    process.stderr.write = ((m: string) => (err.push(String(m)), true)) as typeof process.stderr.write;
+    let code: number;
+    try {
+      code = await snapshotCommand(config, 'src', { wait: true, json: true });
+    } finally {
+      console.log = log;
+      process.stderr.write = error;
+    }
+    assert.equal(code, 0, err.join(''));
+    const result = JSON.parse(out.join('\n')) as SnapshotResult;
+    assert.equal(result.cluster, 'src');
+    const started = err.join('').match(/started (vault-snapshot-src-\S+)/);
+    assert.ok(started, err.join(''));
+    console.log = (m: string) => void out.push(m);
+    try {
+      assert.equal(await statusCommand(client, started[1], true), 0);
+    } finally {
+      console.log = log;
+    }
+    assert.equal((JSON.parse(out.at(-1)!) as { status: string }).status, 'COMPLETED');
   });
 
   it('names the policy and path when the snapshot credential lacks a capability', async () => {

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { EmergencyPage } from '../../activities/emergency-webhook';
 import { waitFor } from '../../lib/local-stack/wait';
-import { dataConverterFor } from '../../lib/temporal/connect';
 import { createWorker } from '../../workers/worker';
+import { timeSkippingSuite } from '../harness/time-skipping-suite';
 import {
   deadMansSwitchStatusQuery,
   deadMansSwitchWorkflow,
@@ -14,25 +13,13 @@ import {
   type DeadMansSwitchInput,
   type DeadMansSwitchState,
 } from '../../workflows/dead-mans-switch';
-import { testConfig } from '../harness/config';
-import { tempDir } from '../harness/temp';
-import { timeSkippingEnv } from '../harness/temporal';
 
 const WINDOW = 300;
 const s = (n: number) => n * 1000;
 
 describe('deadMansSwitchWorkflow (time-skipping, stubbed emergency webhook)', function () {
-  const tmp = tempDir('wf-dms');
-  const config = testConfig(tmp.dir);
-  let env: TestWorkflowEnvironment;
-
-  before(async () => {
-    env = await timeSkippingEnv(dataConverterFor(config));
-  });
-  after(async () => {
-    await env?.teardown();
-    tmp.cleanup();
-  });
+  const suite = timeSkippingSuite('wf-dms');
+  const { config } = suite;
 
   /** The emergency activity records each page with the (skipped) test-server time it was sent at. */
   function stubPages(opts: { failFirst?: number } = {}) {
@@ -49,7 +36,7 @@ describe('deadMansSwitchWorkflow (time-skipping, stubbed emergency webhook)', fu
             message: `receiver down (attempt ${attempts})`,
           });
         }
-        pages.push({ ...p, atMs: await env.currentTimeMs() });
+        pages.push({ ...p, atMs: await suite.env.currentTimeMs() });
       },
     };
     return { pages, activities, attempts: () => attempts };
@@ -69,22 +56,22 @@ describe('deadMansSwitchWorkflow (time-skipping, stubbed emergency webhook)', fu
     const workflowId = `dms-${randomUUID()}`;
     const worker: Worker = await createWorker({
       config,
-      connection: env.nativeConnection,
+      connection: suite.env.nativeConnection,
       namespace: 'default',
       taskQueue,
       activities,
     });
     await worker.runUntil(async () => {
-      const startMs = await env.currentTimeMs();
+      const startMs = await suite.env.currentTimeMs();
       // As `secdr webhook` does: the first heartbeat starts the switch.
-      await env.client.workflow.signalWithStart(deadMansSwitchWorkflow, {
+      await suite.env.client.workflow.signalWithStart(deadMansSwitchWorkflow, {
         taskQueue,
         workflowId,
         args: [input],
         signal: heartbeatSignal,
         signalArgs: [{ receivedAt: new Date().toISOString(), status: 'firing' }],
       });
-      const handle = env.client.workflow.getHandle(workflowId);
+      const handle = suite.env.client.workflow.getHandle(workflowId);
       const status = () => handle.query(deadMansSwitchStatusQuery);
       const beat = async () => {
         const before = (await status()).heartbeats;
@@ -103,11 +90,11 @@ describe('deadMansSwitchWorkflow (time-skipping, stubbed emergency webhook)', fu
   it('pages exactly once when the heartbeats stop for the window, and not again while the silence lasts', async () => {
     const { pages, activities } = stubPages();
     await withSwitch(activities, { windowSeconds: WINDOW }, async ({ status, startMs }) => {
-      await env.sleep(s(WINDOW - 10));
+      await suite.env.sleep(s(WINDOW - 10));
       assert.equal((await status()).paging, false, 'quiet before the window has passed');
       assert.equal(pages.length, 0);
 
-      await env.sleep(s(20));
+      await suite.env.sleep(s(20));
       await waitFor('the firing page', async () => pages.length === 1);
       const [page] = pages;
       assert.equal(page.status, 'firing');
@@ -122,7 +109,7 @@ describe('deadMansSwitchWorkflow (time-skipping, stubbed emergency webhook)', fu
       );
       assert.match(page.text, /no Watchdog heartbeat/);
 
-      await env.sleep(s(6 * 3600));
+      await suite.env.sleep(s(6 * 3600));
       const st = await status();
       assert.equal(st.paging, true);
       assert.equal(pages.length, 1, 'six more hours of silence: still exactly one page');
@@ -133,7 +120,7 @@ describe('deadMansSwitchWorkflow (time-skipping, stubbed emergency webhook)', fu
   it('sends "resolved" when heartbeats return, then watches again', async () => {
     const { pages, activities } = stubPages();
     await withSwitch(activities, { windowSeconds: WINDOW }, async ({ beat, status }) => {
-      await env.sleep(s(WINDOW + 600));
+      await suite.env.sleep(s(WINDOW + 600));
       await waitFor('the firing page', async () => pages.length === 1);
 
       await beat();
@@ -149,7 +136,7 @@ describe('deadMansSwitchWorkflow (time-skipping, stubbed emergency webhook)', fu
       assert.equal((await status()).paging, false);
 
       // A second silence is a new incident: it pages again, once.
-      await env.sleep(s(WINDOW + 60));
+      await suite.env.sleep(s(WINDOW + 60));
       await waitFor('the second firing page', async () => pages.length === 3);
       assert.deepEqual(
         pages.map((p) => p.status),
@@ -163,7 +150,7 @@ describe('deadMansSwitchWorkflow (time-skipping, stubbed emergency webhook)', fu
     await withSwitch(activities, { windowSeconds: WINDOW }, async ({ beat, status }) => {
       // An hour of heartbeats, each 4 minutes after the previous one (window 5 minutes).
       for (let i = 0; i < 15; i++) {
-        await env.sleep(s(240));
+        await suite.env.sleep(s(240));
         await beat();
       }
       assert.equal(pages.length, 0);
@@ -179,18 +166,19 @@ describe('deadMansSwitchWorkflow (time-skipping, stubbed emergency webhook)', fu
       activities,
       { windowSeconds: WINDOW, maxHeartbeatsPerRun: 3 },
       async ({ beat, status, workflowId }) => {
-        const handle = env.client.workflow.getHandle(workflowId);
+        const handle = suite.env.client.workflow.getHandle(workflowId);
         const firstRun = (await handle.describe()).runId;
-        await env.sleep(s(60));
+        await suite.env.sleep(s(60));
         await beat();
-        await env.sleep(s(60));
+        await suite.env.sleep(s(60));
         // Third heartbeat of the run: continue-as-new. Wait for it through describe, not a query: the
         // time-skipping test server can lose its time-skipping lock when a query races the run's close.
         await handle.signal(heartbeatSignal, { receivedAt: new Date().toISOString(), status: 'firing' });
         await waitFor(
           'the first run to continue as new',
           async () =>
-            (await env.client.workflow.getHandle(workflowId, firstRun).describe()).status.name === 'CONTINUED_AS_NEW',
+            (await suite.env.client.workflow.getHandle(workflowId, firstRun).describe()).status.name ===
+            'CONTINUED_AS_NEW',
         );
         const secondRun = (await handle.describe()).runId;
         assert.notEqual(secondRun, firstRun);
@@ -201,7 +189,7 @@ describe('deadMansSwitchWorkflow (time-skipping, stubbed emergency webhook)', fu
         const lastBeat = carried.lastHeartbeatAt!;
 
         // Silence measured from the previous run's last heartbeat, not from the new run's start.
-        await env.sleep(s(WINDOW + 30));
+        await suite.env.sleep(s(WINDOW + 30));
         await waitFor('the firing page', async () => pages.length === 1);
         assert.equal(pages[0].lastHeartbeatAt, lastBeat);
         assert.equal(pages[0].silenceSeconds, WINDOW);
@@ -211,7 +199,7 @@ describe('deadMansSwitchWorkflow (time-skipping, stubbed emergency webhook)', fu
 
   it('a run continued while paging sends "resolved", not a second page', async () => {
     const { pages, activities } = stubPages();
-    const now = new Date(await env.currentTimeMs());
+    const now = new Date(await suite.env.currentTimeMs());
     const state: DeadMansSwitchState = {
       watchingSince: new Date(now.getTime() - s(3600)).toISOString(),
       lastHeartbeatAt: new Date(now.getTime() - s(1800)).toISOString(),
@@ -237,13 +225,13 @@ describe('deadMansSwitchWorkflow (time-skipping, stubbed emergency webhook)', fu
   it('retries an undelivered page later and still pages only once', async () => {
     const { pages, activities, attempts } = stubPages({ failFirst: 2 });
     await withSwitch(activities, { windowSeconds: WINDOW, retryPageSeconds: 60 }, async ({ status }) => {
-      await env.sleep(s(WINDOW + 5));
+      await suite.env.sleep(s(WINDOW + 5));
       await waitFor('the first failed attempt', async () => attempts() === 1);
       assert.match((await status()).lastPageError ?? '', /receiver down/);
-      await env.sleep(s(200));
+      await suite.env.sleep(s(200));
       await waitFor('the delivered page', async () => pages.length === 1);
       assert.equal(attempts(), 3);
-      await env.sleep(s(3600));
+      await suite.env.sleep(s(3600));
       assert.equal(pages.length, 1);
       assert.equal((await status()).lastPageError, undefined);
     });

@@ -7,14 +7,11 @@ import type { AlertInput } from '../../activities/alertmanager';
 import type { RestoreReport } from '../../activities/reports';
 import type { SealStatus } from '../../activities/vault';
 import { FailureType } from '../../lib/failure-types';
-import { dataConverterFor } from '../../lib/temporal/connect';
 import type { SnapshotMeta } from '../../lib/storage/snapshot-store';
 import { createWorker } from '../../workers/worker';
 import { vaultRestoreWorkflow } from '../../workflows';
+import { timeSkippingSuite } from '../harness/time-skipping-suite';
 import { restoreStatusQuery, type RestoreInput, type RestoreStatus } from '../../workflows/vault-restore';
-import { testConfig } from '../harness/config';
-import { tempDir } from '../harness/temp';
-import { timeSkippingEnv } from '../harness/temporal';
 
 const meta = (key: string, nonce: string): SnapshotMeta => ({
   key,
@@ -44,14 +41,27 @@ const input = (over: Partial<RestoreInput> = {}): RestoreInput => ({
 
 /** Stubbed external systems: the workflow logic under test is real. */
 function stubs(opts: { corrupt?: string[]; sealedPolls?: number; threshold?: number } = {}) {
-  const calls = { alerts: [] as AlertInput[], restored: [] as string[], reports: [] as RestoreReport[], statusPolls: 0 };
+  const calls = {
+    alerts: [] as AlertInput[],
+    restored: [] as string[],
+    reports: [] as RestoreReport[],
+    statusPolls: 0,
+  };
   const activities = {
     async listSnapshots(): Promise<SnapshotMeta[]> {
-      return [meta('vault-test-20261126-020000.snap', 'n3'), meta('vault-test-20261125-020000.snap', 'n2'), meta('vault-test-20261124-020000.snap', 'n1')];
+      return [
+        meta('vault-test-20261126-020000.snap', 'n3'),
+        meta('vault-test-20261125-020000.snap', 'n2'),
+        meta('vault-test-20261124-020000.snap', 'n1'),
+      ];
     },
     async downloadSnapshot(i: { key: string }) {
       if (opts.corrupt?.includes(i.key)) {
-        throw ApplicationFailure.create({ type: FailureType.SnapshotCorrupt, nonRetryable: true, message: `snapshot ${i.key}: SHA256SUMS mismatch for state.bin` });
+        throw ApplicationFailure.create({
+          type: FailureType.SnapshotCorrupt,
+          nonRetryable: true,
+          message: `snapshot ${i.key}: SHA256SUMS mismatch for state.bin`,
+        });
       }
       return { file: `/staging/${i.key}`, bytes: 100, raftIndex: 10 };
     },
@@ -62,11 +72,20 @@ function stubs(opts: { corrupt?: string[]; sealedPolls?: number; threshold?: num
     async targetStatus(): Promise<SealStatus> {
       calls.statusPolls++;
       const sealed = calls.statusPolls <= (opts.sealedPolls ?? 0);
-      return { state: sealed ? 'sealed' : 'active', initialized: true, sealed, progress: sealed ? 1 : 0, threshold: opts.threshold ?? 3 };
+      return {
+        state: sealed ? 'sealed' : 'active',
+        initialized: true,
+        sealed,
+        progress: sealed ? 1 : 0,
+        threshold: opts.threshold ?? 3,
+      };
     },
     async verifyCanary() {
       const key = calls.restored.at(-1)!;
-      return { nonce: key.includes('20261126') ? 'n3' : key.includes('20261125') ? 'n2' : 'n1', writtenAt: '2026-11-26T01:59:59.000Z' };
+      return {
+        nonce: key.includes('20261126') ? 'n3' : key.includes('20261125') ? 'n2' : 'n1',
+        writtenAt: '2026-11-26T01:59:59.000Z',
+      };
     },
     async verifyDatabaseCredentials() {
       return { role: 'readonly', loggedInAs: 'v-approle-readonly-x', leaseRevoked: true };
@@ -85,23 +104,29 @@ function stubs(opts: { corrupt?: string[]; sealedPolls?: number; threshold?: num
 }
 
 describe('vaultRestoreWorkflow (time-skipping, stubbed activities)', function () {
-  const tmp = tempDir('wf-restore');
-  const config = testConfig(tmp.dir);
-  let env: TestWorkflowEnvironment;
+  const suite = timeSkippingSuite('wf-restore');
+  const { config } = suite;
 
-  before(async () => {
-    env = await timeSkippingEnv(dataConverterFor(config));
-  });
-  after(async () => {
-    await env?.teardown();
-    tmp.cleanup();
-  });
-
-  async function run(activities: object, wfInput: RestoreInput, during?: (h: Awaited<ReturnType<typeof env.client.workflow.start>>) => Promise<void>) {
+  async function run(
+    activities: object,
+    wfInput: RestoreInput,
+    during?: (h: Awaited<ReturnType<TestWorkflowEnvironment['client']['workflow']['start']>>) => Promise<void>,
+  ) {
+    const env = suite.env;
     const taskQueue = `restore-${randomUUID()}`;
-    const worker = await createWorker({ config, connection: env.nativeConnection, namespace: 'default', taskQueue, activities });
+    const worker = await createWorker({
+      config,
+      connection: env.nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      activities,
+    });
     return worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(vaultRestoreWorkflow, { taskQueue, workflowId: randomUUID(), args: [wfInput] });
+      const handle = await env.client.workflow.start(vaultRestoreWorkflow, {
+        taskQueue,
+        workflowId: randomUUID(),
+        args: [wfInput],
+      });
       await during?.(handle);
       return (await handle.result()) as RestoreReport;
     });
@@ -113,7 +138,10 @@ describe('vaultRestoreWorkflow (time-skipping, stubbed activities)', function ()
     assert.equal(report.outcome, 'verified');
     assert.equal(report.snapshot, 'vault-test-20261126-020000.snap');
     assert.deepEqual(calls.restored, ['vault-test-20261126-020000.snap']);
-    assert.deepEqual(report.slos.map((s) => s.met), [true, true]);
+    assert.deepEqual(
+      report.slos.map((s) => s.met),
+      [true, true],
+    );
     assert.equal(calls.alerts.length, 0);
     assert.equal(calls.reports.length, 1, 'the report is written once');
     assert.equal(report.checks.length, 2);
@@ -130,7 +158,11 @@ describe('vaultRestoreWorkflow (time-skipping, stubbed activities)', function ()
 
   it('fails with the reasons when every candidate is corrupt, without touching the target', async () => {
     const { activities, calls } = stubs({
-      corrupt: ['vault-test-20261126-020000.snap', 'vault-test-20261125-020000.snap', 'vault-test-20261124-020000.snap'],
+      corrupt: [
+        'vault-test-20261126-020000.snap',
+        'vault-test-20261125-020000.snap',
+        'vault-test-20261124-020000.snap',
+      ],
     });
     await assert.rejects(run(activities, input()), (err: WorkflowFailedError) => {
       assert.match(err.cause?.message ?? '', /none of the 3 newest snapshots verified/);
@@ -148,7 +180,10 @@ describe('vaultRestoreWorkflow (time-skipping, stubbed activities)', function ()
     assert.equal(report.outcome, 'verified');
     const readable = report.slos.find((s) => s.slo === 'secrets readable')!;
     assert.equal(readable.met, false);
-    assert.ok(readable.breachedAtSeconds! >= 300 && readable.breachedAtSeconds! < 302, `breached at ${readable.breachedAtSeconds}`);
+    assert.ok(
+      readable.breachedAtSeconds! >= 300 && readable.breachedAtSeconds! < 302,
+      `breached at ${readable.breachedAtSeconds}`,
+    );
     assert.ok(readable.measuredSeconds! >= 500, `measured ${readable.measuredSeconds}`);
     assert.equal(report.slos.find((s) => s.slo === 'whole restore')!.met, true);
     assert.equal(calls.alerts.length, 1);
@@ -161,7 +196,7 @@ describe('vaultRestoreWorkflow (time-skipping, stubbed activities)', function ()
     const report = await run(activities, input({ checkDatabase: false }), async (handle) => {
       for (let i = 0; i < 200 && !seen?.phase.startsWith('sealed'); i++) {
         seen = await handle.query(restoreStatusQuery);
-        if (!seen.phase.startsWith('sealed')) await env.sleep(1000);
+        if (!seen.phase.startsWith('sealed')) await suite.env.sleep(1000);
       }
     });
     assert.equal(seen?.phase, 'sealed, waiting for unseal: 1 of 3 key shares');
@@ -171,10 +206,13 @@ describe('vaultRestoreWorkflow (time-skipping, stubbed activities)', function ()
 
   it('refuses a named snapshot that is not in the catalog', async () => {
     const { activities, calls } = stubs();
-    await assert.rejects(run(activities, input({ snapshot: 'vault-test-19990101-000000.snap' })), (err: WorkflowFailedError) => {
-      assert.match(err.cause?.message ?? '', /not in the catalog/);
-      return true;
-    });
+    await assert.rejects(
+      run(activities, input({ snapshot: 'vault-test-19990101-000000.snap' })),
+      (err: WorkflowFailedError) => {
+        assert.match(err.cause?.message ?? '', /not in the catalog/);
+        return true;
+      },
+    );
     assert.deepEqual(calls.restored, []);
   });
 });

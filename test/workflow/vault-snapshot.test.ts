@@ -4,43 +4,31 @@ import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TakenSnapshot } from '../../activities/vault';
 import { verifySnapshotFile } from '../../activities/snapshot-archive';
 import { FailureType } from '../../lib/failure-types';
 import { createStore } from '../../lib/storage/snapshot-store';
-import { dataConverterFor } from '../../lib/temporal/connect';
 import { createWorker } from '../../workers/worker';
 import { vaultSnapshotWorkflow } from '../../workflows';
-import { testConfig } from '../harness/config';
-import { tempDir } from '../harness/temp';
-import { timeSkippingEnv } from '../harness/temporal';
+import { timeSkippingSuite } from '../harness/time-skipping-suite';
 
 const FIXTURE = join(__dirname, '..', 'fixtures', 'snapshots', 'openbao-2.7.2-small.snap');
 
 describe('vaultSnapshotWorkflow (time-skipping; Vault stubbed, storage and retention real on a local store)', function () {
-  const tmp = tempDir('wf-snapshot');
-  const staging = join(tmp.dir, 'staging');
-  mkdirSync(staging, { recursive: true });
-  const config = testConfig(tmp.dir, {
+  const suite = timeSkippingSuite('wf-snapshot', (dir) => ({
     clusters: [
       {
         name: 'test',
         nodes: ['http://127.0.0.1:1'],
         auth: { method: 'token', token: { env: 'UNUSED' } },
-        stagingDir: staging,
+        stagingDir: join(dir, 'staging'),
       },
     ],
     retention: { keepLast: 1, daily: 2, weekly: 0, monthly: 0 },
-  });
-  let env: TestWorkflowEnvironment;
-  before(async () => {
-    env = await timeSkippingEnv(dataConverterFor(config));
-  });
-  after(async () => {
-    await env?.teardown();
-    tmp.cleanup();
-  });
+  }));
+  const { config } = suite;
+  const staging = join(suite.dir, 'staging');
+  mkdirSync(staging, { recursive: true });
 
   // Retention counts days from the real clock, so the staged snapshots are dated relative to it.
   const base = Math.floor(Date.now() / 1000) * 1000;
@@ -72,13 +60,13 @@ describe('vaultSnapshotWorkflow (time-skipping; Vault stubbed, storage and reten
     const taskQueue = `snap-${randomUUID()}`;
     const worker = await createWorker({
       config,
-      connection: env.nativeConnection,
+      connection: suite.env.nativeConnection,
       namespace: 'default',
       taskQueue,
       activities,
     });
     return worker.runUntil(
-      env.client.workflow.execute(vaultSnapshotWorkflow, {
+      suite.env.client.workflow.execute(vaultSnapshotWorkflow, {
         taskQueue,
         workflowId: randomUUID(),
         args: [{ cluster: 'test', storages: ['local'] }],

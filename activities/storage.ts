@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Context } from '@temporalio/activity';
+import { heartbeat } from './activity-context';
 import { clusterNamed, storageNamed } from '../lib/config/lookup';
 import type { SecdrConfig } from '../lib/config/schema';
 import { fail, FailureType } from '../lib/fail';
@@ -8,14 +8,6 @@ import { planLocalRetention, planRetention } from '../lib/storage/retention';
 import { createStore, type SnapshotMeta, type SnapshotStore } from '../lib/storage/snapshot-store';
 import { SnapshotCorruptError, verifySnapshotFile } from './snapshot-archive';
 import type { Canary, TakenSnapshot } from './vault';
-
-function heartbeat(details: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    /* not in an activity */
-  }
-}
 
 /** Snapshot storage activities: upload with read-back, catalog, download with re-verification, retention. */
 export function createStorageActivities(config: SecdrConfig, storeFor: (name: string) => SnapshotStore = defaultStores(config)) {

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { Context } from '@temporalio/activity';
 import { Client as PgClient } from 'pg';
+import { cancellationSignal, heartbeat } from './activity-context';
 import { clusterNamed, targetNamed } from '../lib/config/lookup';
 import type { SecdrConfig } from '../lib/config/schema';
 import { fail, FailureType } from '../lib/fail';
@@ -52,23 +52,6 @@ const VERIFIER_POLICY = 'secdr-verifier';
 
 function stamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-}
-
-function heartbeat(details: unknown): void {
-  // Outside an activity (CLI, benchmarks) there is no context to heartbeat to.
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    /* not in an activity */
-  }
-}
-
-function cancellationSignal(): AbortSignal | undefined {
-  try {
-    return Context.current().cancellationSignal;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Polls until the node is active, heartbeating the state it saw. */

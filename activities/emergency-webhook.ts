@@ -1,7 +1,6 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { readSecret } from '../lib/config/load';
 import type { SecdrConfig } from '../lib/config/schema';
-import { FailureType } from '../lib/failure-types';
+import { fail, FailureType } from '../lib/fail';
 
 /** What the dead man's switch sends to the emergency webhook; the JSON body, exactly. */
 export interface EmergencyPage {
@@ -13,12 +12,6 @@ export interface EmergencyPage {
   /** ISO time of the last heartbeat before the silence (firing) or of the one that ended it (resolved); null when none was ever received. */
   lastHeartbeatAt: string | null;
 }
-
-/**
- * Failure type of a delivery the webhook refused or that did not reach it. Retryable: the dead man's
- * switch keeps trying. (Kept here until lib/failure-types.ts gains it.)
- */
-export const EMERGENCY_WEBHOOK_FAILED = 'EmergencyWebhookFailed';
 
 /** Scheme and host only: the path or query of an emergency webhook URL often is the token. */
 export function redactUrl(url: string): string {
@@ -41,12 +34,10 @@ export function createEmergencyWebhookActivities(config: SecdrConfig, opts: { ti
     async sendEmergencyPage(page: EmergencyPage): Promise<void> {
       const ref = config.deadMansSwitch?.emergencyWebhook?.url;
       if (!ref) {
-        throw ApplicationFailure.create({
-          type: FailureType.InvalidInput,
-          nonRetryable: true,
-          message:
-            "deadMansSwitch.emergencyWebhook.url is not configured: the dead man's switch has nowhere to page; set it to a file or env reference holding the webhook URL",
-        });
+        throw fail(
+          FailureType.InvalidInput,
+          "deadMansSwitch.emergencyWebhook.url is not configured: the dead man's switch has nowhere to page; set it to a file or env reference holding the webhook URL",
+        );
       }
       const url = readSecret(ref, 'deadMansSwitch.emergencyWebhook.url');
       const where = redactUrl(url);
@@ -60,16 +51,16 @@ export function createEmergencyWebhookActivities(config: SecdrConfig, opts: { ti
         });
       } catch (err) {
         const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
-        throw ApplicationFailure.retryable(
+        throw fail(
+          FailureType.EmergencyWebhookFailed,
           `emergency webhook ${where} unreachable (${cause}); check the URL and the network path from the worker`,
-          EMERGENCY_WEBHOOK_FAILED,
         );
       }
       const body = (await res.text()).slice(0, 200);
       if (!res.ok) {
-        throw ApplicationFailure.retryable(
+        throw fail(
+          FailureType.EmergencyWebhookFailed,
           `emergency webhook ${where} answered ${res.status} (${body.replace(/\s+/g, ' ')}); check the URL's token and the receiver`,
-          EMERGENCY_WEBHOOK_FAILED,
         );
       }
     },

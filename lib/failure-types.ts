@@ -27,6 +27,8 @@ export const FailureType = {
   RetentionRefused: 'RetentionRefused',
   /** A restored cluster's data failed a check (canary, dynamic credentials). */
   VerificationFailed: 'VerificationFailed',
+  /** The dead man's switch could not deliver its page; retryable, the switch keeps trying. */
+  EmergencyWebhookFailed: 'EmergencyWebhookFailed',
   /** An SLO was breached; carries the measured value in details. */
   SloBreached: 'SloBreached',
 } as const;

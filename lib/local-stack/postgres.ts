@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
@@ -7,7 +7,6 @@ import { freePort } from './ports';
 import { binaries } from './paths';
 import { ManagedProcess } from './supervisor';
 import { waitFor } from './wait';
-import { existsSync } from 'node:fs';
 
 export interface PostgresServer {
   host: '127.0.0.1';
@@ -54,8 +53,10 @@ export async function startPostgres(dir: string): Promise<PostgresServer> {
     ...ids,
     logFile: join(dir, 'postgres.log'),
   });
-  if (ids.uid !== undefined) writeFileSync(proc.spec.logFile, '');
-  if (ids.uid !== undefined) chownSync(proc.spec.logFile, ids.uid, ids.gid!);
+  if (ids.uid !== undefined) {
+    writeFileSync(proc.spec.logFile, '');
+    chownSync(proc.spec.logFile, ids.uid, ids.gid!);
+  }
   proc.start();
   await waitFor(
     `postgres on 127.0.0.1:${port}`,

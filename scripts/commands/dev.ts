@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { cacheDir } from '../../lib/local-stack/paths';
@@ -9,8 +10,8 @@ import { dataConverterFor } from '../../lib/temporal/connect';
 import { startCodecServer } from '../../lib/temporal/codec-server';
 import type { PayloadCodec } from '@temporalio/common';
 
-async function portOr(preferred: number): Promise<number> {
-  const { createServer } = await import('node:net');
+/** `preferred` when it is free on 127.0.0.1 (the ports users expect), else any free port. */
+function portOr(preferred: number): Promise<number> {
   return new Promise((resolve) => {
     const probe = createServer();
     probe.once('error', () => void freePort().then(resolve));

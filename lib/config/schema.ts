@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { componentConfig } from './components';
 
 // Secrets are never written in the config: it names a file or an environment
 // variable, read by the worker when it needs the credential.
@@ -159,6 +160,8 @@ export const configSchema = z
         testSchedule: '0 4 * * 0',
       }),
     alertmanager: z.object({ url: httpUrl }).strict().optional(),
+    /** Components drills may stop and start, each with its platform adapter (lib/platform/). */
+    components: z.array(componentConfig).default([]),
     /** Where restore and drill reports (JSON + Markdown) are written. */
     reportsDir: z.string().default('/var/lib/secdr/reports'),
     metrics: z
@@ -185,6 +188,7 @@ export const configSchema = z
     };
     unique(cfg.clusters, 'clusters');
     unique(cfg.storage, 'storage');
+    unique(cfg.components, 'components');
     cfg.restore.targets.forEach((t, i) => {
       if (t.seal === 'shamir' && !t.shamir) {
         ctx.addIssue({ code: 'custom', path: ['restore', 'targets', i, 'shamir'], message: 'a Shamir target needs `shamir: {shares, threshold}`' });

@@ -90,5 +90,7 @@ timed "python servers" install_python
 timed "awscli" install_awscli
 link_openbao
 timed "temporal cli" install_temporal_cli
+timed "go tools (victoria-logs, vlagent, cfssl)" bash "$(dirname "$0")/install/go-tools.sh"
+timed "kubernetes control plane" bash "$(dirname "$0")/install/kubernetes.sh"
 say "versions: temporal cli $(cat "$CACHE/bin/.temporal-version") ($("$CACHE/bin/temporal" --version | grep -o "Server [0-9.]*")); $("$CACHE/bin/bao" version | head -1); moto $("$CACHE/venv/bin/pip" show moto 2>/dev/null | awk '/^Version/{print $2}')"
 say "all servers ready in $((SECONDS - total)) s"

@@ -18,6 +18,9 @@ export const binaries = {
   promtool: '/usr/bin/promtool',
   alertmanager: '/usr/bin/prometheus-alertmanager',
   amtool: '/usr/bin/amtool',
+  /** Built by scripts/install/go-tools.sh (log-failover drill: two backends and the shipper). */
+  victoriaLogs: join(cacheDir, 'bin', 'victoria-logs'),
+  vlagent: join(cacheDir, 'bin', 'vlagent'),
 } as const;
 
 export type BinaryName = keyof typeof binaries;

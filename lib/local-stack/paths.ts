@@ -18,9 +18,13 @@ export const binaries = {
   promtool: '/usr/bin/promtool',
   alertmanager: '/usr/bin/prometheus-alertmanager',
   amtool: '/usr/bin/amtool',
+  /** Headless browser for the HTML report test (Debian `chromium`). */
+  chromium: '/usr/bin/chromium',
   /** Built by scripts/install/go-tools.sh (log-failover drill: two backends and the shipper). */
   victoriaLogs: join(cacheDir, 'bin', 'victoria-logs'),
   vlagent: join(cacheDir, 'bin', 'vlagent'),
+  /** Built by scripts/install/go-tools.sh (the CA-outage drill's second CA type). */
+  cfssl: join(cacheDir, 'bin', 'cfssl'),
 } as const;
 
 export type BinaryName = keyof typeof binaries;

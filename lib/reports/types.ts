@@ -37,7 +37,7 @@ export interface AlertDelivery {
   error?: string;
 }
 
-export type ProcedureOutcome = 'succeeded' | 'failed' | 'cancelled';
+export type ProcedureOutcome = 'succeeded' | 'verified' | 'failed' | 'cancelled';
 
 export interface ProcedureReport {
   /** Registry name: vault-snapshot, vault-restore, log-failover, ca-outage, alerting, quarterly, … */
@@ -57,6 +57,28 @@ export interface ProcedureReport {
   alerts: AlertDelivery[];
   /** Procedure-specific results (restore: snapshot used, checks; drills: counts, inventory). */
   details: Record<string, unknown>;
+  /** How this run's SLOs compare with the previous run of the same procedure (drills). */
+  comparison?: ReportComparison;
   /** Where the report activity wrote it. */
-  reportFiles?: { json: string; markdown: string; html?: string };
+  reportFiles?: { json: string; markdown: string; html?: string; junit?: string };
+}
+
+/** One SLO measured in this run and/or the previous one. */
+export interface SloChange {
+  slo: string;
+  limitSeconds: number;
+  previousSeconds?: number;
+  currentSeconds?: number;
+  previousMet?: boolean;
+  currentMet?: boolean;
+  /** better/worse by more than the noise margin; new/gone when only one run measured it. */
+  change: 'better' | 'worse' | 'same' | 'new' | 'gone';
+}
+
+/** This run against the previous run of the same procedure. */
+export interface ReportComparison {
+  previousWorkflowId: string;
+  previousStartedAt: string;
+  previousOutcome: ProcedureOutcome;
+  slos: SloChange[];
 }

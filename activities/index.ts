@@ -1,8 +1,7 @@
 import type { SecdrConfig } from '../lib/config/schema';
 import { createAlertActivities } from './alertmanager';
 import { createEmergencyWebhookActivities } from './emergency-webhook';
-import { createMetricsActivities } from './metrics';
-import { createReportActivities } from './reports';
+import { createProcedureActivities } from './procedure';
 import { createSmokeActivities } from './smoke';
 import { createStorageActivities } from './storage';
 import { createVaultActivities } from './vault';
@@ -13,8 +12,7 @@ export function createActivities(config: SecdrConfig) {
     ...createSmokeActivities(),
     ...createVaultActivities(config),
     ...createStorageActivities(config),
-    ...createMetricsActivities(),
-    ...createReportActivities(config),
+    ...createProcedureActivities(config),
     ...createAlertActivities(config),
     ...createEmergencyWebhookActivities(config),
   };

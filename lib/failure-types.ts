@@ -31,6 +31,34 @@ export const FailureType = {
   EmergencyWebhookFailed: 'EmergencyWebhookFailed',
   /** An SLO was breached; carries the measured value in details. */
   SloBreached: 'SloBreached',
+  /** The CA refused the connection, timed out or answered 503 (sealed): renewals cannot happen. Retryable. */
+  CaUnavailable: 'CaUnavailable',
+  /** The CA issues under a different root than the one recorded: trust stores need the new root. */
+  RootChanged: 'RootChanged',
+  /** A served certificate chain does not verify to the recorded root. */
+  ChainInvalid: 'ChainInvalid',
+  /** An endpoint did not complete a TLS handshake (refused, timed out, or not TLS). */
+  EndpointNoTls: 'EndpointNoTls',
+  /** An endpoint serves an expired (or not yet valid) certificate. */
+  CertificateExpired: 'CertificateExpired',
+  /** A procedure (snapshot, restore, drill) ended without reaching its goal; details carry its report. */
+  ProcedureFailed: 'ProcedureFailed',
+  /** An undo could not put back what a procedure changed: something is left changed (the message says what). */
+  CompensationFailed: 'CompensationFailed',
+  /** A procedure's report or outcome record could not be written: the run has no evidence. */
+  ReportNotWritten: 'ReportNotWritten',
+  /** A component (log backend, CA, target) did not stop, start or become ready through its platform adapter. */
+  PlatformActionFailed: 'PlatformActionFailed',
+  /** A log backend's query API failed or is not ready; retryable (the drill polls it). */
+  LogBackendUnavailable: 'LogBackendUnavailable',
+  /** Log lines handed to the shipper never reached a backend within the drill's limit: logs were lost. */
+  LogsLost: 'LogsLost',
+  /** The drill alert's route sends it nowhere, to a receiver other than the expected one, or it is silenced/inhibited; details name the route. */
+  AlertRouteSwallowed: 'AlertRouteSwallowed',
+  /** Alertmanager took the drill alert but no notification arrived at the receiver within the drill's limit. */
+  AlertNotDelivered: 'AlertNotDelivered',
+  /** Alertmanager's API failed or refused a request; retryable. */
+  AlertmanagerUnavailable: 'AlertmanagerUnavailable',
 } as const;
 
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
@@ -44,4 +72,11 @@ export const NON_RETRYABLE: FailureTypeName[] = [
   FailureType.SnapshotNotFound,
   FailureType.RetentionRefused,
   FailureType.RestoreRejected,
+  FailureType.RootChanged,
+  FailureType.ChainInvalid,
+  FailureType.EndpointNoTls,
+  FailureType.CertificateExpired,
+  FailureType.ProcedureFailed,
+  FailureType.AlertRouteSwallowed,
+  FailureType.AlertNotDelivered,
 ];

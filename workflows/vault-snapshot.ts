@@ -1,21 +1,19 @@
-import { ApplicationFailure, defineQuery, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { createMetricsActivities } from '../activities/metrics';
+import { defineQuery, proxyActivities } from '@temporalio/workflow';
 import type { createStorageActivities } from '../activities/storage';
 import type { createVaultActivities, TakenSnapshot } from '../activities/vault';
-import { SA } from '../lib/search-attributes';
+import { fail, FailureType } from '../lib/fail';
+import type { ProcedureReport } from '../lib/reports/types';
 import { profiles } from './activity-profiles';
-import { StepLog, type Step } from './steps';
+import { runProcedure, type ProcedureStatus } from './frame';
 
 type Vault = ReturnType<typeof createVaultActivities>;
 type Storage = ReturnType<typeof createStorageActivities>;
-type Metrics = ReturnType<typeof createMetricsActivities>;
 
 const preflight = proxyActivities<Vault>(profiles.preflight);
 const quick = proxyActivities<Vault>(profiles.quick);
 const vaultStreaming = proxyActivities<Vault>(profiles.streaming);
 const storageStreaming = proxyActivities<Storage>(profiles.streaming);
 const retention = proxyActivities<Storage>(profiles.retention);
-const metrics = proxyActivities<Metrics>(profiles.sideEffect);
 
 export interface SnapshotInput {
   cluster: string;
@@ -23,8 +21,8 @@ export interface SnapshotInput {
   storages: string[];
 }
 
-export interface SnapshotResult {
-  cluster: string;
+/** The snapshot's own report fields, beside the frame's. */
+export interface SnapshotDetails {
   key: string;
   bytes: number;
   sha256: string;
@@ -34,10 +32,11 @@ export interface SnapshotResult {
   canaryNonce: string;
   uploads: { storage: string; location: string; sseKmsKeyId?: string }[];
   retention: { storage: string; deleted: string[]; kept: number }[];
-  steps: Step[];
 }
 
-export const snapshotStatusQuery = defineQuery<{ step?: string; steps: Step[] }>('status');
+export type SnapshotResult = ProcedureReport & SnapshotDetails & { cluster: string };
+
+export const snapshotStatusQuery = defineQuery<ProcedureStatus>('status');
 
 /**
  * Daily Vault snapshot: canary, stream + verify, upload with read-back to every
@@ -45,60 +44,35 @@ export const snapshotStatusQuery = defineQuery<{ step?: string; steps: Step[] }>
  * after it verified and read back intact.
  */
 export async function vaultSnapshotWorkflow(input: SnapshotInput): Promise<SnapshotResult> {
-  const log = new StepLog();
-  setHandler(snapshotStatusQuery, () => ({ step: log.current?.name, steps: log.steps }));
-  upsertSearchAttributes([
-    { key: SA.cluster, value: input.cluster },
-    { key: SA.procedure, value: 'vault-snapshot' },
-  ]);
-  if (input.storages.length === 0) {
-    throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: 'no storage given: name at least one configured storage' });
-  }
-  try {
-    await log.run('find active node', () => preflight.findActiveNode({ cluster: input.cluster }), (n) => n);
-    const canary = await log.run('write canary', () => quick.writeCanary({ cluster: input.cluster }), (c) => `nonce ${c.nonce}`);
-    const snap: TakenSnapshot = await log.run(
+  const d: SnapshotDetails = { key: '', bytes: 0, sha256: '', raftIndex: 0, raftTerm: 0, takenAt: '', canaryNonce: '', uploads: [], retention: [] };
+  const report = await runProcedure({ procedure: 'vault-snapshot', cluster: input.cluster, failurePrefix: `snapshot of ${input.cluster} failed` }, d, async (p) => {
+    if (input.storages.length === 0) throw fail(FailureType.InvalidInput, 'no storage given: name at least one configured storage');
+    await p.step('find active node', () => preflight.findActiveNode({ cluster: input.cluster }), (n) => n);
+    const canary = await p.step('write canary', () => quick.writeCanary({ cluster: input.cluster }), (c) => `nonce ${c.nonce}`);
+    d.canaryNonce = canary.nonce;
+    const snap: TakenSnapshot = await p.step(
       'stream and verify snapshot',
       () => vaultStreaming.takeSnapshot({ cluster: input.cluster }),
       (s) => `${s.fileName}: ${s.bytes} bytes, raft index ${s.raftIndex}, sha256 ${s.sha256.slice(0, 12)}…`,
     );
-    const uploads: SnapshotResult['uploads'] = [];
+    Object.assign(d, { key: snap.fileName, bytes: snap.bytes, sha256: snap.sha256, raftIndex: snap.raftIndex, raftTerm: snap.raftTerm, takenAt: snap.takenAt });
     for (const storage of input.storages) {
-      const up = await log.run(
+      const up = await p.step(
         `upload to ${storage}`,
         () => storageStreaming.uploadSnapshot({ storage, snapshot: snap, canary }),
         (u) => `${u.location}${u.sseKmsKeyId ? ` (SSE-KMS ${u.sseKmsKeyId})` : ''}`,
       );
-      uploads.push({ storage, location: up.location, sseKmsKeyId: up.sseKmsKeyId });
+      d.uploads.push({ storage, location: up.location, sseKmsKeyId: up.sseKmsKeyId });
     }
-    const kept: SnapshotResult['retention'] = [];
     for (const storage of input.storages) {
-      const r = await log.run(
+      const r = await p.step(
         `retention in ${storage}`,
         () => retention.applyRetention({ storage, cluster: input.cluster }),
-        (r) => `kept ${r.kept}, deleted ${r.deleted.length}`,
+        (x) => `kept ${x.kept}, deleted ${x.deleted.length}`,
       );
-      kept.push({ storage, ...r });
+      d.retention.push({ storage, ...r });
     }
-    await log.run('clean local staging', () => retention.cleanStaging({ cluster: input.cluster, keep: snap.file }));
-    await log.run('record freshness metric', () => metrics.recordSnapshotSuccess({ cluster: input.cluster, at: snap.takenAt }));
-    upsertSearchAttributes([{ key: SA.outcome, value: 'succeeded' }]);
-    return {
-      cluster: input.cluster,
-      key: snap.fileName,
-      bytes: snap.bytes,
-      sha256: snap.sha256,
-      raftIndex: snap.raftIndex,
-      raftTerm: snap.raftTerm,
-      takenAt: snap.takenAt,
-      canaryNonce: canary.nonce,
-      uploads,
-      retention: kept,
-      steps: log.steps,
-    };
-  } catch (err) {
-    upsertSearchAttributes([{ key: SA.outcome, value: 'failed' }]);
-    await metrics.recordFailure({ procedure: 'vault-snapshot', cluster: input.cluster, workflowId: workflowInfo().workflowId }).catch(() => undefined);
-    throw err;
-  }
+    await p.step('clean local staging', () => retention.cleanStaging({ cluster: input.cluster, keep: snap.file }));
+  });
+  return { ...report, cluster: input.cluster };
 }

@@ -2,7 +2,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { SecdrConfig } from '../../lib/config/schema';
 import { SA } from '../../lib/search-attributes';
 import { connectClient } from '../../lib/temporal/connect';
-import type { RestoreReport } from '../../activities/reports';
+import type { RestoreReport } from '../../lib/reports/restore';
 import { vaultRestoreWorkflow, vaultSnapshotWorkflow } from '../../workflows';
 import type { SnapshotResult } from '../../workflows/vault-snapshot';
 import { restoreInput, restoreWorkflowId, snapshotInput, snapshotWorkflowId } from './inputs';

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { stringify } from 'yaml';
 import { Client, Connection } from '@temporalio/client';
-import type { RestoreReport } from '../../activities/reports';
+import type { RestoreReport } from '../../lib/reports/restore';
 import { loadConfig } from '../../lib/config/load';
 import type { SecdrConfig } from '../../lib/config/schema';
 import { startOpenBao, type OpenBaoNode } from '../../lib/local-stack/openbao';

@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import type { RestoreReport } from '../../activities/reports';
+import type { RestoreReport } from '../../lib/reports/restore';
 import { parseConfig } from '../../lib/config/load';
 import type { SecdrConfig } from '../../lib/config/schema';
 import { startMoto, type MotoServer } from '../../lib/local-stack/moto';

@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { AlertInput } from '../../activities/alertmanager';
-import type { RestoreReport } from '../../activities/reports';
+import type { RestoreReport } from '../../lib/reports/restore';
 import type { SealStatus } from '../../activities/vault';
 import { FailureType } from '../../lib/failure-types';
 import type { SnapshotMeta } from '../../lib/storage/snapshot-store';
@@ -94,11 +94,11 @@ function stubs(opts: { corrupt?: string[]; sealedPolls?: number; threshold?: num
       calls.alerts.push(a);
       return true;
     },
-    async writeRestoreReport(r: RestoreReport) {
+    async writeProcedureReport(r: RestoreReport) {
       calls.reports.push(r);
       return { json: '/r.json', markdown: '/r.md' };
     },
-    async recordRestoreVerified() {},
+    async recordProcedureOutcome() {},
   };
   return { activities, calls };
 }

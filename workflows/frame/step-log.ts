@@ -1,13 +1,8 @@
 import { workflowInfo } from '@temporalio/workflow';
+import { failureMessage } from '../../lib/fail';
+import type { Step } from '../../lib/reports/types';
 
-/** One step of a procedure, with workflow-time start and end, for the progress query and the report. */
-export interface Step {
-  name: string;
-  startedAt: string;
-  endedAt?: string;
-  outcome?: 'ok' | 'failed' | 'skipped';
-  detail?: string;
-}
+export type { Step };
 
 /** Records steps in workflow time (deterministic: Date in workflows is workflow time). */
 export class StepLog {
@@ -27,9 +22,7 @@ export class StepLog {
       return result;
     } catch (err) {
       step.outcome = 'failed';
-      // An activity failure's own message is generic; its cause says what went wrong.
-      const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-      step.detail = cause instanceof Error ? cause.message : String(cause);
+      step.detail = failureMessage(err);
       throw err;
     } finally {
       step.endedAt = new Date().toISOString();

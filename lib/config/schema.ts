@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { componentConfig } from './components';
+import { alertingDrillConfig, quarterlyDrillConfig } from './drills';
 
 // Secrets are never written in the config: it names a file or an environment
 // variable, read by the worker when it needs the credential.
@@ -160,6 +161,10 @@ export const configSchema = z
         testSchedule: '0 4 * * 0',
       }),
     alertmanager: z.object({ url: httpUrl }).strict().optional(),
+    /** Alerting-delivery drill: the delivery probe and SLOs (lib/config/drills.ts). */
+    alertingDrill: alertingDrillConfig.optional(),
+    /** The quarterly drill: which drills, approval gate, schedule (lib/config/drills.ts). */
+    quarterlyDrill: quarterlyDrillConfig.optional(),
     /** Components drills may stop and start, each with its platform adapter (lib/platform/). */
     components: z.array(componentConfig).default([]),
     /** Where restore and drill reports (JSON + Markdown) are written. */

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { componentConfig } from './components';
+import { checkLogPipelineRefs, logPipelineConfig } from './log-pipeline';
 import { alertingDrillConfig, quarterlyDrillConfig } from './drills';
 
 // Secrets are never written in the config: it names a file or an environment
 // variable, read by the worker when it needs the credential.
-const secretRef = z
+export const secretRef = z
   .object({
     file: z.string().min(1).optional().describe('path of a file holding the value'),
     env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name like VAULT_TOKEN').optional(),
@@ -165,6 +166,8 @@ export const configSchema = z
     alertingDrill: alertingDrillConfig.optional(),
     /** The quarterly drill: which drills, approval gate, schedule (lib/config/drills.ts). */
     quarterlyDrill: quarterlyDrillConfig.optional(),
+    /** Log-failover drill: the two log backends, the canary entry point and the SLOs (lib/config/log-pipeline.ts). */
+    logPipeline: logPipelineConfig.optional(),
     /** Components drills may stop and start, each with its platform adapter (lib/platform/). */
     components: z.array(componentConfig).default([]),
     /** Where restore and drill reports (JSON + Markdown) are written. */
@@ -194,6 +197,7 @@ export const configSchema = z
     unique(cfg.clusters, 'clusters');
     unique(cfg.storage, 'storage');
     unique(cfg.components, 'components');
+    checkLogPipelineRefs(cfg, ctx);
     cfg.restore.targets.forEach((t, i) => {
       if (t.seal === 'shamir' && !t.shamir) {
         ctx.addIssue({ code: 'custom', path: ['restore', 'targets', i, 'shamir'], message: 'a Shamir target needs `shamir: {shares, threshold}`' });

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import type { SecretRef } from './schema';
+import * as schema from './schema';
+
+// schema.ts imports this file to add the section; the shared secretRef is read lazily
+// (at parse time) so the circular import is harmless.
+const secretRef = z.lazy(() => schema.secretRef) as unknown as z.ZodType<SecretRef>;
+
+const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes (max 63)');
+const baseUrl = z.string().regex(/^https?:\/\/[^\s/]+(:\d+)?\/?$/, 'must be a base URL like http://victorialogs:9428');
+
+/** One log backend the shipper writes to, and how the drill queries it and stops it. */
+const backend = z
+  .object({
+    /** VictoriaLogs is queried with LogsQL; Loki with LogQL through its HTTP API. */
+    type: z.enum(['victorialogs', 'loki']),
+    /** Query API base URL (VictoriaLogs :9428, Loki :3100). */
+    url: baseUrl,
+    /** Name of the backend in `components`: how the drill stops and starts it. */
+    component: name,
+    /** Loki only: the stream selector the shipper's lines carry (the deployed Fluent Bit sets job=fluent-bit). */
+    selector: z.string().regex(/^\{.+\}$/, 'must be a LogQL stream selector like {job="fluent-bit"}').default('{job="fluent-bit"}'),
+    /** Loki multi-tenancy: sent as X-Scope-OrgID. */
+    tenant: z.string().min(1).optional(),
+    /** Bearer token for the query API (a file or env reference, never inline). */
+    bearerToken: secretRef.optional(),
+  })
+  .strict();
+export type LogBackendConfig = z.infer<typeof backend>;
+
+/** Where the drill's canary lines enter the pipeline: a file the shipper tails, or its ingest endpoint. */
+const canary = z
+  .object({
+    /** A file the shipper tails (vlagent -fileCollector.glob, Fluent Bit tail input); the worker appends to it. */
+    file: z.string().min(1).optional(),
+    /** The shipper's JSON-lines ingest URL, e.g. http://vlagent:9429/insert/jsonline. */
+    ingestUrl: z.string().url().optional(),
+  })
+  .strict()
+  .refine((c) => (c.file ? 1 : 0) + (c.ingestUrl ? 1 : 0) === 1, {
+    message: 'give exactly one of `file` (a file the shipper tails) or `ingestUrl` (the shipper\'s JSON-lines ingest endpoint)',
+  });
+
+/** The log-failover drill (docs/runbooks/log-failover.md). */
+export const logPipelineConfig = z
+  .object({
+    primary: backend,
+    secondary: backend,
+    canary,
+    /** Seconds the primary stays down while canaries are emitted (default 60). */
+    outageWindowSeconds: z.number().int().min(5).default(60),
+    /** Seconds between canaries (default 1: the failover delay is measured to the second). */
+    canaryIntervalSeconds: z.number().int().min(1).default(1),
+    /** SLO: seconds from the stop until the first outage canary is in the secondary (default 30). */
+    sloSeconds: z.number().int().positive().default(30),
+    /** Seconds after the primary is ready again within which every outage canary must reach it (default 120). */
+    catchUpLimitSeconds: z.number().int().positive().default(120),
+    /** Optional Prometheus base URL: the both-down variant checks that the pipeline alerts fire there. */
+    prometheusUrl: baseUrl.optional(),
+  })
+  .strict()
+  .refine((c) => c.primary.component !== c.secondary.component, {
+    message: 'primary and secondary name the same component: the drill would stop the secondary it relies on; give each backend its own component',
+    path: ['secondary', 'component'],
+  });
+export type LogPipelineConfig = z.infer<typeof logPipelineConfig>;
+
+/** Cross-checks against the rest of the config (called from configSchema's superRefine). */
+export function checkLogPipelineRefs(
+  cfg: { logPipeline?: LogPipelineConfig; components: { name: string }[] },
+  ctx: z.RefinementCtx,
+): void {
+  if (!cfg.logPipeline) return;
+  for (const role of ['primary', 'secondary'] as const) {
+    const component = cfg.logPipeline[role].component;
+    if (!cfg.components.some((c) => c.name === component)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['logPipeline', role, 'component'],
+        message: `no component named "${component}"; add it under \`components\` (with its platform: kubernetes, process, systemd or command) or fix the name`,
+      });
+    }
+  }
+}

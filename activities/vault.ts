@@ -9,6 +9,7 @@ import { cancellationSignal, heartbeat } from './activity-context';
 import { clusterNamed, targetNamed } from '../lib/config/lookup';
 import type { SecdrConfig } from '../lib/config/schema';
 import { fail, FailureType } from '../lib/fail';
+import { noteSecret } from '../lib/secret-registry';
 import { login, vaultApi, vaultFailure } from '../lib/vault/client';
 import { fetchWithCa, findActiveNode, nodeHealth } from '../lib/vault/health';
 import { createSnapshotVerifier, SnapshotCorruptError } from './snapshot-archive';
@@ -277,24 +278,31 @@ export function createVaultActivities(config: SecdrConfig) {
       } catch (err) {
         throw vaultFailure(err, `target ${target.name}: issuing a database credential`, path, VERIFIER_POLICY);
       }
+      noteSecret(creds.data.password, `dynamic database password from ${path}`);
+      // Revoked whatever the login does: a credential left to its TTL is a live production login.
+      const revoke = async () => {
+        const revokePath = `sys/leases/revoke/${creds.lease_id}`;
+        try {
+          await api.write(revokePath, {});
+        } catch (err) {
+          throw vaultFailure(err, `target ${target.name}: revoking the test credential's lease`, revokePath, VERIFIER_POLICY);
+        }
+      };
       const pg = new PgClient({ host: db.host, port: db.port, database: db.database, user: creds.data.username, password: creds.data.password });
       let loggedInAs: string;
       try {
         await pg.connect();
         loggedInAs = (await pg.query<{ current_user: string }>('select current_user')).rows[0].current_user;
       } catch (err) {
+        await pg.end().catch(() => undefined);
+        await revoke();
         throw fail(
           FailureType.VerificationFailed,
-          `target ${target.name}: the issued credential for role ${db.role} cannot log in to ${db.host}:${db.port}/${db.database} (${(err as Error).message})`,
+          `target ${target.name}: the issued credential for role ${db.role} cannot log in to ${db.host}:${db.port}/${db.database} (${(err as Error).message}); its lease was revoked`,
         );
-      } finally {
-        await pg.end().catch(() => undefined);
       }
-      try {
-        await api.write('sys/leases/revoke', { lease_id: creds.lease_id });
-      } catch (err) {
-        throw vaultFailure(err, `target ${target.name}: revoking the test credential's lease`, 'sys/leases/revoke', VERIFIER_POLICY);
-      }
+      await pg.end().catch(() => undefined);
+      await revoke();
       return { role: db.role, loggedInAs, leaseRevoked: true };
     },
   };

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { noteSecret } from '../secret-registry';
 import { configSchema, type SecdrConfig, type SecretRef } from './schema';
 
 /** A configuration problem: names the file and every field at fault, with the fix. */
@@ -58,10 +59,13 @@ export function readSecret(ref: SecretRef, what: string): string {
   if (ref.env) {
     const value = process.env[ref.env];
     if (!value) throw new Error(`${what}: environment variable ${ref.env} is not set; export it in the worker's environment`);
+    noteSecret(value, what);
     return value.trim();
   }
   try {
-    return readFileSync(ref.file!, 'utf8').trim();
+    const value = readFileSync(ref.file!, 'utf8').trim();
+    noteSecret(value, what);
+    return value;
   } catch (err) {
     throw new Error(`${what}: cannot read ${ref.file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); check the path and permissions`);
   }

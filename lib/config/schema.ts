@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { componentConfig } from './components';
-import { checkLogPipelineRefs, logPipelineConfig } from './log-pipeline';
 import { alertingDrillConfig, quarterlyDrillConfig } from './drills';
+import { caOutageConfig } from './pki';
+import { checkLogPipelineRefs, logPipelineConfig } from './log-pipeline';
 
 // Secrets are never written in the config: it names a file or an environment
 // variable, read by the worker when it needs the credential.
@@ -18,7 +19,7 @@ export type SecretRef = z.infer<typeof secretRef>;
 
 const httpUrl = z.string().regex(/^https?:\/\/[^\s/]+(:\d+)?\/?$/, 'must be a base URL like https://vault-0.example:8200');
 
-const vaultAuth = z.discriminatedUnion('method', [
+export const vaultAuth = z.discriminatedUnion('method', [
   z.object({ method: z.literal('token'), token: secretRef }).strict(),
   z
     .object({
@@ -166,6 +167,8 @@ export const configSchema = z
     alertingDrill: alertingDrillConfig.optional(),
     /** The quarterly drill: which drills, approval gate, schedule (lib/config/drills.ts). */
     quarterlyDrill: quarterlyDrillConfig.optional(),
+    /** CA-outage drill: the CA, its TLS endpoints and trust stores (lib/config/pki.ts). */
+    caOutage: caOutageConfig.optional(),
     /** Log-failover drill: the two log backends, the canary entry point and the SLOs (lib/config/log-pipeline.ts). */
     logPipeline: logPipelineConfig.optional(),
     /** Components drills may stop and start, each with its platform adapter (lib/platform/). */
@@ -179,7 +182,14 @@ export const configSchema = z
     /** Dead man's switch fed by Alertmanager's Watchdog through `secdr webhook` (docs/dead-mans-switch.md). */
     deadMansSwitch: deadMansSwitch.optional(),
     codec: z
-      .object({ keyId: z.string().min(1).default('local-1'), key: secretRef })
+      .object({
+        keyId: z.string().min(1).default('local-1'),
+        key: secretRef,
+        /** Keys rotated out: still used to decode history and Schedules written with them, never to encode. */
+        previousKeys: z.array(z.object({ keyId: z.string().min(1), key: secretRef }).strict()).default([]),
+        /** The codec server the Web UI calls (`secdr dev`): a bearer token and the one UI origin allowed (CORS). */
+        server: z.object({ token: secretRef, allowedOrigin: httpUrl }).strict().optional(),
+      })
       .strict()
       .describe('AES-256-GCM payload encryption key (32 bytes, base64 or raw file)'),
   })

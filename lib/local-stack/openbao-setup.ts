@@ -1,3 +1,4 @@
+import { noteSecret } from '../secret-registry';
 import { vaultApi } from '../vault/client';
 import { nodeHealth } from '../vault/health';
 import { waitFor } from './wait';
@@ -25,6 +26,8 @@ export async function initNode(
       : { secret_shares: shamir.shares, secret_threshold: shamir.threshold },
   );
   const keys: string[] = (seal === 'auto' ? res.recovery_keys_base64 : res.keys_base64) ?? [];
+  noteSecret(res.root_token, `root token of ${address}`);
+  keys.forEach((k, i) => noteSecret(k, `${seal === 'auto' ? 'recovery' : 'unseal'} key ${i + 1} of ${address}`));
   if (seal === 'shamir') {
     for (const key of keys.slice(0, shamir.threshold)) await api.unseal({ key });
   }

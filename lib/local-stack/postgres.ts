@@ -3,6 +3,7 @@ import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { noteSecret } from '../secret-registry';
 import { freePort } from './ports';
 import { binaries } from './paths';
 import { ManagedProcess } from './supervisor';
@@ -34,6 +35,7 @@ export async function startPostgres(dir: string): Promise<PostgresServer> {
   const dataDir = join(dir, 'pgdata');
   mkdirSync(dir, { recursive: true });
   const password = randomBytes(18).toString('base64url');
+  noteSecret(password, `PostgreSQL superuser password (${dir})`);
   const pwFile = join(dir, 'pwfile');
   writeFileSync(pwFile, password, { mode: 0o600 });
   if (ids.uid !== undefined) {

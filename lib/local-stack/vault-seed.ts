@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { noteSecret } from '../secret-registry';
 import { vaultApi } from '../vault/client';
 
 export interface SeededCredentials {
@@ -36,6 +37,7 @@ export async function seedSourceCluster(opts: {
     await api.write(`auth/approle/role/secdr-${role}`, { token_policies: policy, token_ttl: '15m', secret_id_ttl: 0 });
     const roleId = (await api.read(`auth/approle/role/secdr-${role}/role-id`)).data.role_id as string;
     const secretId = (await api.write(`auth/approle/role/secdr-${role}/secret-id`, {})).data.secret_id as string;
+    noteSecret(secretId, `AppRole secret-id of secdr-${role} on ${opts.address}`);
     const roleIdFile = join(opts.credsDir, `${role}-role-id`);
     const secretIdFile = join(opts.credsDir, `${role}-secret-id`);
     writeFileSync(roleIdFile, roleId, { mode: 0o600 });

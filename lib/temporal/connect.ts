@@ -4,12 +4,33 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 import { readSecret } from '../config/load';
 import type { SecdrConfig } from '../config/schema';
+import { noteCodecKey } from '../secret-registry';
 import { AesGcmCodec, parseCodecKey } from './codec';
 
-/** The one data converter clients and workers share: every payload passes the encrypting codec. */
+/**
+ * The codec from the config: encodes with the current key (`codec.keyId`/`codec.key`) and
+ * decodes with it or any of `codec.previousKeys`, so history and Schedules written before a
+ * rotation stay readable.
+ */
+export function codecFor(config: Pick<SecdrConfig, 'codec'>): AesGcmCodec {
+  const keys = new Map<string, Buffer>();
+  const load = (keyId: string, ref: Parameters<typeof readSecret>[0], field: string) => {
+    if (keys.has(keyId)) throw new Error(`${field}: codec key id "${keyId}" is used twice; give every key its own id`);
+    const key = parseCodecKey(readSecret(ref, field), field);
+    noteCodecKey(keyId, key);
+    keys.set(keyId, key);
+  };
+  load(config.codec.keyId, config.codec.key, 'codec.key');
+  (config.codec.previousKeys ?? []).forEach((k, i) => load(k.keyId, k.key, `codec.previousKeys[${i}].key`));
+  return new AesGcmCodec(keys, config.codec.keyId);
+}
+
+/**
+ * The one data converter clients and workers share: every payload passes the encrypting
+ * codec, and failure messages and stack traces are payloads too (failure-converter.ts).
+ */
 export function dataConverterFor(config: Pick<SecdrConfig, 'codec'>): DataConverter {
-  const key = parseCodecKey(readSecret(config.codec.key, 'codec.key'), 'codec.key');
-  return { payloadCodecs: [new AesGcmCodec(new Map([[config.codec.keyId, key]]), config.codec.keyId)] };
+  return { payloadCodecs: [codecFor(config)], failureConverterPath: require.resolve('./failure-converter') };
 }
 
 /**

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import nodeVault from 'node-vault';
 import { fail, FailureType } from '../fail';
 import { readSecret } from '../config/load';
+import { noteSecret } from '../secret-registry';
 import type { VaultAuth } from '../config/schema';
 
 /** A node-vault client for Vault's JSON API; `caFile` pins TLS verification to that CA. */
@@ -51,6 +52,7 @@ export async function login(address: string, auth: VaultAuth, caFile: string | u
       role_id: readSecret(auth.roleId, `${what} AppRole role_id`),
       secret_id: readSecret(auth.secretId, `${what} AppRole secret_id`),
     });
+    noteSecret(res.auth.client_token, `${what}: Vault token from AppRole login`);
     return res.auth.client_token as string;
   } catch (err) {
     throw vaultFailure(err, `${what}: AppRole login`, path);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { binaries } from '../../lib/local-stack/paths';
 import { runningProcesses, stopAll, stopAllOnExit } from '../../lib/local-stack/supervisor';
+import { recordSdkLog, secretScanAfterEach } from './secret-scan';
 
 function version(cmd: string, args: string[], pick: RegExp = /.*/): string {
   try {
@@ -13,8 +14,15 @@ function version(cmd: string, args: string[], pick: RegExp = /.*/): string {
   }
 }
 
-// Worker state chatter drowns test output; warnings and errors still show.
-Runtime.install({ logger: new DefaultLogger('WARN') });
+// Worker state chatter drowns test output; warnings and errors still show. Every line
+// (INFO and up) also goes to the secret scan, which searches the worker's logs for leaks.
+const print = new DefaultLogger('WARN');
+Runtime.install({
+  logger: new DefaultLogger('INFO', (entry) => {
+    recordSdkLog(`${entry.message} ${JSON.stringify(entry.meta ?? {})}`);
+    print.log(entry.level, entry.message, entry.meta);
+  }),
+});
 
 /**
  * Mocha root hooks for every suite: print the real server versions once, print the
@@ -35,12 +43,15 @@ export const mochaHooks = {
     ];
     console.log(`\nReal servers under test:\n${lines.map((l) => `  - ${l}`).join('\n')}\n`);
   },
-  afterEach(this: Mocha.Context): void {
-    if (this.currentTest?.state !== 'failed') return;
-    for (const p of runningProcesses()) {
-      console.log(`\n--- log of ${p.spec.name} (${p.spec.logFile}), last lines:\n${p.tail(40)}`);
-    }
-  },
+  afterEach: [
+    function printLogsOfFailed(this: Mocha.Context): void {
+      if (this.currentTest?.state !== 'failed') return;
+      for (const p of runningProcesses()) {
+        console.log(`\n--- log of ${p.spec.name} (${p.spec.logFile}), last lines:\n${p.tail(40)}`);
+      }
+    },
+    secretScanAfterEach,
+  ],
   async afterAll(): Promise<void> {
     await stopAll();
   },

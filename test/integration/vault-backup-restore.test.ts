@@ -15,13 +15,15 @@ import { initNode } from '../../lib/local-stack/openbao-setup';
 import { startPostgres, type PostgresServer } from '../../lib/local-stack/postgres';
 import { startTemporalDevServer, type TemporalDevServer } from '../../lib/local-stack/temporal';
 import { seedSourceCluster, type SeededCredentials } from '../../lib/local-stack/vault-seed';
+import { knownSecrets } from '../../lib/secret-registry';
 import { dataConverterFor } from '../../lib/temporal/connect';
 import { vaultApi } from '../../lib/vault/client';
 import { createStore } from '../../lib/storage/snapshot-store';
 import { unsealCommand } from '../../scripts/commands/unseal';
 import { snapshotCommand } from '../../scripts/commands/procedures';
 import { statusCommand } from '../../scripts/commands/status';
-import { restoreInput, snapshotInput } from '../../scripts/commands/inputs';
+import { vaultRestore } from '../../procedures/vault-restore';
+import { vaultSnapshot } from '../../procedures/vault-snapshot';
 import { createWorker } from '../../workers/worker';
 import { vaultRestoreWorkflow, vaultSnapshotWorkflow } from '../../workflows';
 import { restoreStatusQuery } from '../../workflows/vault-restore';
@@ -138,7 +140,7 @@ describe('Vault backup and restore against real OpenBao, moto, PostgreSQL and Te
     client.workflow.execute(vaultSnapshotWorkflow, {
       taskQueue,
       workflowId: `snap-${cluster}-${randomUUID()}`,
-      args: [{ ...snapshotInput(config, cluster), ...(storages ? { storages } : {}) }],
+      args: [{ ...vaultSnapshot.input(config, { cluster }), ...(storages ? { storages } : {}) }],
     });
 
   let autoSnapshot: SnapshotResult;
@@ -166,7 +168,7 @@ describe('Vault backup and restore against real OpenBao, moto, PostgreSQL and Te
     const report = await client.workflow.execute(vaultRestoreWorkflow, {
       taskQueue,
       workflowId: `restore-auto-${randomUUID()}`,
-      args: [restoreInput(config, { cluster: 'src', target: 'dr-auto', storage: 's3' })],
+      args: [vaultRestore.input(config, { cluster: 'src', target: 'dr-auto', storage: 's3' })],
     });
     assert.equal(report.outcome, 'verified', report.error);
     assert.equal(report.checks.length, 2);
@@ -188,7 +190,7 @@ describe('Vault backup and restore against real OpenBao, moto, PostgreSQL and Te
       client.workflow.execute(vaultRestoreWorkflow, {
         taskQueue,
         workflowId: `restore-init-${randomUUID()}`,
-        args: [restoreInput(config, { cluster: 'src', target: 'initialised', storage: 'local' })],
+        args: [vaultRestore.input(config, { cluster: 'src', target: 'initialised', storage: 'local' })],
       }),
       (err: WorkflowFailedError) => /already initialised; secdr restores only into a fresh cluster/.test(JSON.stringify(err.cause?.message)),
     );
@@ -237,7 +239,7 @@ describe('Vault backup and restore against real OpenBao, moto, PostgreSQL and Te
     const handle = await client.workflow.start(vaultRestoreWorkflow, {
       taskQueue,
       workflowId: `restore-shamir-${randomUUID()}`,
-      args: [{ ...restoreInput(config, { cluster: 'shm', target: 'dr-shamir', storage: 'local' }), pollSeconds: 1 }],
+      args: [{ ...vaultRestore.input(config, { cluster: 'shm', target: 'dr-shamir', storage: 'local' }), pollSeconds: 1 }],
     });
     let phase = '';
     for (let i = 0; i < 240 && !phase.startsWith('sealed'); i++) {
@@ -254,7 +256,7 @@ describe('Vault backup and restore against real OpenBao, moto, PostgreSQL and Te
     assert.equal(code, 0, `secdr unseal said: ${output.read()?.toString()}`);
     const report = (await handle.result()) as RestoreReport;
     assert.equal(report.outcome, 'verified', report.error);
-    const history = JSON.stringify(await handle.fetchHistory());
-    for (const k of [...shamirKeys, shamirRoot]) assert.equal(history.includes(k), false, 'no key or token in history');
+    // The root secret scan (test/harness/secret-scan.ts) decodes every history after this test and fails on these.
+    for (const k of [...shamirKeys, shamirRoot]) assert.ok(knownSecrets().has(k), 'the secret scan knows every share and the root token');
   });
 });

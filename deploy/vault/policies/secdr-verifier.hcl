@@ -10,7 +10,11 @@ path "database/creds/readonly" {
   capabilities = ["read"]
 }
 
-# Revoke the credential it just issued (lease ids are scoped to this mount).
-path "sys/leases/revoke" {
+# Revoke the credential it just issued, and nothing else: the lease id goes in the
+# URL (PUT sys/leases/revoke/<lease_id>), and lease ids start with the path that issued
+# them, so this grants revoking leases of database/creds/readonly only. The body form
+# (sys/leases/revoke with lease_id) is deliberately not granted: it would cover every lease.
+# Adjust with the role above.
+path "sys/leases/revoke/database/creds/readonly/*" {
   capabilities = ["update"]
 }

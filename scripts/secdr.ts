@@ -1,18 +1,12 @@
-#!/usr/bin/env tsx
+#!/usr/bin/env node
 import { Command } from 'commander';
-import { createStore } from '../lib/storage/snapshot-store';
-import { connectClient } from '../lib/temporal/connect';
-import { unsealProgressSignal } from '../workflows/vault-restore';
-import { configCheckCommand } from './commands/config-check';
 import { loadConfigOrExit } from './commands/common';
-import { devCommand } from './commands/dev';
-import { restoreCommand, snapshotCommand } from './commands/procedures';
-import { applySchedules } from './commands/schedules';
-import { snapshotVerifyCommand } from './commands/snapshot-verify';
-import { statusCommand } from './commands/status';
-import { unsealCommand } from './commands/unseal';
-import { webhookCommand } from './commands/webhook';
-import { workerCommand } from './commands/worker';
+import { addDrillCommands } from './commands/drill';
+
+// Each command imports what it needs when it runs: loading the Temporal SDK and the AWS SDK
+// for `--help` or `snapshot verify` would cost seconds of start-up (docs/benchmarks.md).
+const connectClient: typeof import('../lib/temporal/connect').connectClient = async (...args) =>
+  (await import('../lib/temporal/connect')).connectClient(...args);
 
 const program = new Command()
   .name('secdr')
@@ -26,20 +20,22 @@ const exit = (code: number) => void (process.exitCode = code);
 program
   .command('worker')
   .description('run a worker: every secdr workflow and activity, on the configured task queue')
-  .action(async () => workerCommand(config()));
+  .action(async () => (await import('./commands/worker')).workerCommand(config()));
 
 program
   .command('webhook')
   .description("receive Alertmanager's Watchdog on /watchdog and keep the dead man's switch workflow alive (docs/dead-mans-switch.md)")
   .action(async () => {
     const cfg = config();
-    await webhookCommand(await connectClient(cfg), cfg);
+    await (await import('./commands/webhook')).webhookCommand(await connectClient(cfg), cfg);
   });
 
 program
   .command('dev')
   .description('start the embedded Temporal dev server with its Web UI (and codec server when a config is given)')
-  .action(async () => devCommand(program.opts<{ config?: string }>().config ? config() : undefined));
+  .action(async () =>
+    (await import('./commands/dev')).devCommand(program.opts<{ config?: string }>().config ? config() : undefined),
+  );
 
 program
   .command('config')
@@ -47,7 +43,7 @@ program
   .command('check')
   .argument('<file>', 'YAML config file')
   .description('validate a config file; exit 0 when valid, 2 with each problem otherwise')
-  .action((file: string) => exit(configCheckCommand(file)));
+  .action(async (file: string) => exit((await import('./commands/config-check')).configCheckCommand(file)));
 
 const snapshot = program
   .command('snapshot')
@@ -57,6 +53,7 @@ const snapshot = program
   .option('--json', 'print the result as JSON')
   .action(async (opts: { cluster?: string; wait?: boolean; json?: boolean }) => {
     const cfg = config();
+    const { snapshotCommand } = await import('./commands/procedures');
     exit(await snapshotCommand(cfg, opts.cluster ?? cfg.clusters[0].name, opts));
   });
 
@@ -70,9 +67,14 @@ snapshot
     const cfg = config();
     const storage = cfg.storage.find((s) => s.name === (opts.storage ?? cfg.storage[0].name));
     if (!storage) return exit(2);
+    const { createStore } = await import('../lib/storage/snapshot-store');
     const list = await createStore(storage).list(opts.cluster ?? cfg.clusters[0].name);
     if (opts.json) console.log(JSON.stringify(list, null, 2));
-    else for (const s of list) console.log(`${s.key}  ${s.takenAt}  ${s.bytes} bytes  raft index ${s.raftIndex}  sha256 ${s.sha256.slice(0, 16)}…`);
+    else
+      for (const s of list)
+        console.log(
+          `${s.key}  ${s.takenAt}  ${s.bytes} bytes  raft index ${s.raftIndex}  sha256 ${s.sha256.slice(0, 16)}…`,
+        );
   });
 
 snapshot
@@ -80,7 +82,9 @@ snapshot
   .argument('<file>', 'snapshot file')
   .option('--json', 'print JSON')
   .description('verify a raft snapshot archive (exit 0 valid, 1 corrupt, 2 unreadable)')
-  .action(async (file: string, opts: { json?: boolean }) => exit(await snapshotVerifyCommand(file, opts)));
+  .action(async (file: string, opts: { json?: boolean }) =>
+    exit(await (await import('./commands/snapshot-verify')).snapshotVerifyCommand(file, opts)),
+  );
 
 program
   .command('restore')
@@ -91,25 +95,38 @@ program
   .option('--storage <name>', 'storage to restore from (default: the first)')
   .option('--wait', 'follow progress and exit non-zero on failure or SLO breach')
   .option('--json', 'print the report as JSON')
-  .action(async (opts: { target: string; cluster?: string; snapshot: string; storage?: string; wait?: boolean; json?: boolean }) => {
-    const cfg = config();
-    exit(await restoreCommand(cfg, { ...opts, cluster: opts.cluster ?? cfg.clusters[0].name }));
-  });
+  .action(
+    async (opts: {
+      target: string;
+      cluster?: string;
+      snapshot: string;
+      storage?: string;
+      wait?: boolean;
+      json?: boolean;
+    }) => {
+      const cfg = config();
+      const { restoreCommand } = await import('./commands/procedures');
+      exit(await restoreCommand(cfg, { ...opts, cluster: opts.cluster ?? cfg.clusters[0].name }));
+    },
+  );
 
 program
   .command('unseal')
-  .description('prompt for Shamir key shares (hidden) and send them straight to Vault; keys never pass through Temporal')
+  .description(
+    'prompt for Shamir key shares (hidden) and send them straight to Vault; keys never pass through Temporal',
+  )
   .requiredOption('--target <url>', 'Vault address to unseal')
   .option('--ca-file <file>', 'CA certificate for TLS')
   .option('--workflow <id>', 'restore workflow to nudge after each share')
   .action(async (opts: { target: string; caFile?: string; workflow?: string }) => {
     const nudge = opts.workflow
       ? async () => {
+          const { unsealProgressSignal } = await import('../workflows/vault-restore');
           const client = await connectClient(config());
           await client.workflow.getHandle(opts.workflow!).signal(unsealProgressSignal);
         }
       : undefined;
-    exit(await unsealCommand(opts.target, { caFile: opts.caFile, nudge }));
+    exit(await (await import('./commands/unseal')).unsealCommand(opts.target, { caFile: opts.caFile, nudge }));
   });
 
 program
@@ -119,6 +136,7 @@ program
   .description('create or update the daily snapshot and weekly test-restore Schedules from the config (idempotent)')
   .action(async () => {
     const cfg = config();
+    const { applySchedules } = await import('./commands/schedules');
     for (const r of await applySchedules(await connectClient(cfg), cfg)) console.log(`${r.action} ${r.id}`);
   });
 
@@ -127,7 +145,13 @@ program
   .argument('<workflowId>', 'workflow id (printed when a procedure starts)')
   .option('--json', 'print JSON')
   .description('state, current step and phase of a run')
-  .action(async (id: string, opts: { json?: boolean }) => exit(await statusCommand(await connectClient(config()), id, Boolean(opts.json))));
+  .action(async (id: string, opts: { json?: boolean }) => {
+    const { statusCommand } = await import('./commands/status');
+    exit(await statusCommand(await connectClient(config()), id, Boolean(opts.json)));
+  });
+
+// Drills come from the procedure registry (procedures/): one subcommand each.
+addDrillCommands(program, config, exit);
 
 program.parseAsync().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : String(err));

@@ -472,7 +472,7 @@ describe('Dockerfile of the secdr worker', () => {
       .filter((i) => i.op === 'ENTRYPOINT' || i.op === 'CMD')
       .map((i) => i.args)
       .join(' ');
-    assert.match(entry, /scripts\/secdr\.ts/);
+    assert.match(entry, /dist\/scripts\/secdr\.js/);
     const ignored = read('.dockerignore')
       .split(/\r?\n/)
       .map((l) => l.trim());

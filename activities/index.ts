@@ -1,4 +1,5 @@
 import type { SecdrConfig } from '../lib/config/schema';
+import { createAlertingDrillActivities } from './alerting-drill';
 import { createAlertActivities } from './alertmanager';
 import { createEmergencyWebhookActivities } from './emergency-webhook';
 import { createProcedureActivities } from './procedure';
@@ -14,6 +15,7 @@ export function createActivities(config: SecdrConfig) {
     ...createStorageActivities(config),
     ...createProcedureActivities(config),
     ...createAlertActivities(config),
+    ...createAlertingDrillActivities(config),
     ...createEmergencyWebhookActivities(config),
   };
 }

@@ -67,6 +67,15 @@ export const profiles = {
     startToCloseTimeout: '10 minutes',
     retry: { maximumAttempts: 3, nonRetryableErrorTypes: [FailureType.RetentionRefused, FailureType.InvalidInput] },
   },
+  /**
+   * Waiting for a notification to arrive at a receiver (alerting drill): the activity polls and
+   * heartbeats and gives up by itself at the drill's hard limit (at most 10 minutes); one retry covers a lost worker.
+   */
+  delivery: {
+    startToCloseTimeout: '15 minutes',
+    heartbeatTimeout: '30 seconds',
+    retry: { maximumAttempts: 2, nonRetryableErrorTypes: [FailureType.AlertNotDelivered, FailureType.InvalidInput] },
+  },
   /** Reports, metrics and alerts: side channels that must not fail the procedure for long. */
   sideEffect: {
     startToCloseTimeout: '1 minute',

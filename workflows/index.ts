@@ -4,3 +4,4 @@ export { smokeWorkflow } from './smoke';
 export { vaultSnapshotWorkflow } from './vault-snapshot';
 export { vaultRestoreWorkflow } from './vault-restore';
 export { deadMansSwitchWorkflow } from './dead-mans-switch';
+export { alertingDrillWorkflow } from './alerting-drill';

@@ -1,5 +1,9 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { deployDir } from './alerting';
 
 /**
  * Real HTTP endpoints that record what Alertmanager sends them, for the alerting drill's tests:
@@ -125,4 +129,31 @@ export async function startRecordingReceivers(): Promise<RecordingReceivers> {
         server.closeAllConnections();
       }),
   };
+}
+
+/** A 32-character PagerDuty integration key; Alertmanager reads it from a file, never from the YAML. */
+export const PAGERDUTY_ROUTING_KEY = 'R0123456789abcdef0123456789abcde';
+
+/**
+ * deploy/alertmanager/alertmanager.yml as deployed, with its receivers pointed at the recording
+ * receivers: the critical (on-call) receiver gets a webhook and Alertmanager's own pagerduty_configs.
+ * Only the critical route's group_interval is shortened (1m → 5s): it only delays the resolved
+ * notification. group_wait (10 s) is as deployed, so the firing notification takes its real time.
+ */
+export function writeDeployedAlertmanagerConfig(dir: string, rx: RecordingReceivers): string {
+  const cfg = parse(readFileSync(join(deployDir, 'alertmanager', 'alertmanager.yml'), 'utf8')) as {
+    route: { routes: { receiver: string; group_interval?: string }[] };
+    receivers: Record<string, unknown>[];
+  };
+  const keyFile = join(dir, 'pagerduty.key');
+  writeFileSync(keyFile, PAGERDUTY_ROUTING_KEY, { mode: 0o600 });
+  cfg.receivers = cfg.receivers.map((r) =>
+    r.name === 'critical'
+      ? { name: 'critical', webhook_configs: [{ url: `${rx.url}/webhook/critical`, send_resolved: true }], pagerduty_configs: [{ routing_key_file: keyFile, url: `${rx.url}/pagerduty/v2/enqueue`, send_resolved: true }] }
+      : { name: r.name, webhook_configs: [{ url: `${rx.url}/webhook/${String(r.name)}` }] },
+  );
+  for (const r of cfg.route.routes) if (r.receiver === 'critical') r.group_interval = '5s';
+  const file = join(dir, 'alertmanager.yml');
+  writeFileSync(file, stringify(cfg));
+  return file;
 }

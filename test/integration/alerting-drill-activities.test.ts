@@ -1,41 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { createAlertingDrillActivities } from '../../activities/alerting-drill';
 import { startAlertmanager, type HttpServer } from '../../lib/local-stack/prometheus';
-import { deployDir } from '../harness/alerting';
 import { testConfig } from '../harness/config';
-import { startRecordingReceivers, type PagerDutyEvent, type RecordingReceivers } from '../harness/receivers';
+import { PAGERDUTY_ROUTING_KEY as ROUTING_KEY, startRecordingReceivers, writeDeployedAlertmanagerConfig, type PagerDutyEvent, type RecordingReceivers } from '../harness/receivers';
 import { tempDir } from '../harness/temp';
-
-/** A 32-character PagerDuty integration key; Alertmanager reads it from a file, never from the YAML. */
-const ROUTING_KEY = 'R0123456789abcdef0123456789abcde';
-
-/**
- * deploy/alertmanager/alertmanager.yml as deployed, with its receivers pointed at the recording
- * receivers: the critical (on-call) receiver gets a webhook and Alertmanager's own pagerduty_configs.
- * Only the critical route's group_interval is shortened (1m → 5s): it only delays the resolved
- * notification. group_wait (10 s) is as deployed, so the firing notification takes its real time.
- */
-function deployedConfigFor(dir: string, rx: RecordingReceivers): string {
-  const cfg = parse(readFileSync(join(deployDir, 'alertmanager', 'alertmanager.yml'), 'utf8')) as {
-    route: { routes: { receiver: string; group_interval?: string }[] };
-    receivers: Record<string, unknown>[];
-  };
-  const keyFile = join(dir, 'pagerduty.key');
-  writeFileSync(keyFile, ROUTING_KEY, { mode: 0o600 });
-  cfg.receivers = cfg.receivers.map((r) =>
-    r.name === 'critical'
-      ? { name: 'critical', webhook_configs: [{ url: `${rx.url}/webhook/critical`, send_resolved: true }], pagerduty_configs: [{ routing_key_file: keyFile, url: `${rx.url}/pagerduty/v2/enqueue`, send_resolved: true }] }
-      : { name: r.name, webhook_configs: [{ url: `${rx.url}/webhook/${String(r.name)}` }] },
-  );
-  for (const r of cfg.route.routes) if (r.receiver === 'critical') r.group_interval = '5s';
-  const file = join(dir, 'alertmanager.yml');
-  writeFileSync(file, stringify(cfg));
-  return file;
-}
 
 const typeOf = (err: unknown) => (err instanceof ApplicationFailure ? err.type : String(err));
 
@@ -51,7 +23,7 @@ describe('alerting drill activities against a real Alertmanager and recording re
     rx = await startRecordingReceivers();
     const dir = join(tmp.dir, 'am');
     mkdirSync(dir, { recursive: true });
-    am = await startAlertmanager(dir, deployedConfigFor(dir, rx));
+    am = await startAlertmanager(dir, writeDeployedAlertmanagerConfig(dir, rx));
     drill = createAlertingDrillActivities(
       testConfig(tmp.dir, { alertmanager: { url: am.url }, alertingDrill: { deliveryProbe: { url: rx.probeUrl }, expectReceiver: 'critical' } }),
     );

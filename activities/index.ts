@@ -1,7 +1,7 @@
 import type { SecdrConfig } from '../lib/config/schema';
-import { createAlertingDrillActivities } from './alerting-drill';
 import { createAlertActivities } from './alertmanager';
 import { createEmergencyWebhookActivities } from './emergency-webhook';
+import { createPlatformActivities } from './platform';
 import { createProcedureActivities } from './procedure';
 import { createSmokeActivities } from './smoke';
 import { createStorageActivities } from './storage';
@@ -15,8 +15,8 @@ export function createActivities(config: SecdrConfig) {
     ...createStorageActivities(config),
     ...createProcedureActivities(config),
     ...createAlertActivities(config),
-    ...createAlertingDrillActivities(config),
     ...createEmergencyWebhookActivities(config),
+    ...createPlatformActivities(config),
   };
 }
 

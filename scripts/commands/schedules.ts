@@ -1,45 +1,26 @@
 import { ScheduleNotFoundError, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { SecdrConfig } from '../../lib/config/schema';
 import { SA } from '../../lib/search-attributes';
-import { restoreInput, snapshotInput } from './inputs';
+import { registry } from '../../procedures';
 
-/** The Schedules the config asks for: a daily snapshot per cluster, a weekly test restore. */
+/** The Schedules the config asks for, from every registered procedure (daily snapshot, weekly test restore, drills). */
 export function desiredSchedules(config: SecdrConfig): ScheduleOptions[] {
   const out: ScheduleOptions[] = [];
-  for (const cluster of config.clusters) {
-    out.push({
-      scheduleId: `secdr-snapshot-${cluster.name}`,
-      spec: { cronExpressions: [cluster.schedule] },
-      action: {
-        type: 'startWorkflow',
-        workflowType: 'vaultSnapshotWorkflow',
-        workflowId: `vault-snapshot-${cluster.name}`,
-        taskQueue: config.temporal.taskQueue,
-        args: [snapshotInput(config, cluster.name)],
-        typedSearchAttributes: [
-          { key: SA.cluster, value: cluster.name },
-          { key: SA.procedure, value: 'vault-snapshot' },
-        ],
-      },
-      // A snapshot still running when the next is due: skip, do not pile up.
-      policies: { overlap: 'SKIP', catchupWindow: '1 hour' },
-      memo: { managedBy: 'secdr schedules apply' },
-    });
-    if (config.restore.testTarget && config.restore.testSchedule) {
+  for (const entry of registry) {
+    for (const s of entry.schedules?.(config) ?? []) {
+      const cluster = entry.cluster?.(s.input);
       out.push({
-        scheduleId: `secdr-test-restore-${cluster.name}`,
-        spec: { cronExpressions: [config.restore.testSchedule] },
+        scheduleId: s.scheduleId,
+        spec: { cronExpressions: [s.cron] },
         action: {
           type: 'startWorkflow',
-          workflowType: 'vaultRestoreWorkflow',
-          workflowId: `vault-restore-${cluster.name}-to-${config.restore.testTarget}`,
+          workflowType: entry.workflowType,
+          workflowId: s.workflowId,
           taskQueue: config.temporal.taskQueue,
-          args: [restoreInput(config, { cluster: cluster.name, target: config.restore.testTarget })],
-          typedSearchAttributes: [
-            { key: SA.cluster, value: cluster.name },
-            { key: SA.procedure, value: 'vault-restore' },
-          ],
+          args: [s.input],
+          typedSearchAttributes: [...(cluster ? [{ key: SA.cluster, value: cluster }] : []), { key: SA.procedure, value: entry.name }],
         },
+        // A run still going when the next is due: skip, do not pile up.
         policies: { overlap: 'SKIP', catchupWindow: '1 hour' },
         memo: { managedBy: 'secdr schedules apply' },
       });

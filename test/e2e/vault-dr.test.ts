@@ -15,7 +15,7 @@ import { startTemporalDevServer, type TemporalDevServer } from '../../lib/local-
 import { seedSourceCluster } from '../../lib/local-stack/vault-seed';
 import { waitFor } from '../../lib/local-stack/wait';
 import { dataConverterFor } from '../../lib/temporal/connect';
-import { restoreInput } from '../../scripts/commands/inputs';
+import { vaultRestore } from '../../procedures/vault-restore';
 import { applySchedules } from '../../scripts/commands/schedules';
 import { unsealCommand } from '../../scripts/commands/unseal';
 import { vaultRestoreWorkflow } from '../../workflows';
@@ -138,7 +138,7 @@ describe('end to end on the dev server: schedule → snapshot → restore → ve
     const handle = await client.workflow.start(vaultRestoreWorkflow, {
       taskQueue: 'secdr-e2e',
       workflowId: `e2e-restore-${Date.now()}`,
-      args: [{ ...restoreInput(config, { cluster: 'src', target: 'dr' }), pollSeconds: 1 }],
+      args: [{ ...vaultRestore.input(config, { cluster: 'src', target: 'dr' }), pollSeconds: 1 }],
     });
     await waitFor('the restore to wait for unseal', async () => (await handle.query(restoreStatusQuery)).phase.startsWith('sealed'), { timeoutMs: 120_000, intervalMs: 500 });
 

@@ -1,0 +1,19 @@
+import type { ProcedureEntry } from './types';
+import { vaultRestore } from './vault-restore';
+import { logFailover } from './log-failover';
+import { vaultSnapshot } from './vault-snapshot';
+
+export type { ProcedureEntry, ProcedureOption } from './types';
+
+/**
+ * Every procedure secdr runs, in the order `--help` lists them. Add a drill here (one
+ * file in procedures/ plus its workflow in workflows/) and it gets its CLI command, its
+ * Schedule and its freshness gauge.
+ */
+export const registry: ProcedureEntry[] = [vaultSnapshot, vaultRestore, logFailover] as ProcedureEntry[];
+
+export function procedureByName(name: string): ProcedureEntry | undefined {
+  return registry.find((p) => p.name === name);
+}
+
+export const drills = () => registry.filter((p) => p.kind === 'drill');

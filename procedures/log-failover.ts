@@ -1,0 +1,53 @@
+import type { LogFailoverDetails, LogFailoverInput, LogFailoverVariant } from '../workflows/log-failover';
+import { idStamp, type ProcedureEntry } from './types';
+
+const VARIANTS: LogFailoverVariant[] = ['primary-down', 'both-down', 'dry-run'];
+
+export const logFailover: ProcedureEntry<LogFailoverInput> = {
+  name: 'log-failover',
+  kind: 'drill',
+  workflowType: 'logFailoverWorkflow',
+  summary: 'stop the primary log backend, prove the secondary has the logs within the SLO and the primary catches up (docs/runbooks/log-failover.md)',
+  options: [
+    {
+      flags: '--variant <name>',
+      description: 'primary-down (the drill), both-down (both stop: alerts must fire, nothing lost) or dry-run (steady state and permissions only)',
+      default: 'primary-down',
+    },
+    { flags: '--outage-seconds <n>', description: 'seconds the backend stays down while canaries are sent (default: logPipeline.outageWindowSeconds)' },
+  ],
+  input(config, opts) {
+    const lp = config.logPipeline;
+    if (!lp) {
+      throw new Error('the config has no logPipeline section: add primary, secondary and canary (see examples/secdr.yaml and docs/runbooks/log-failover.md)');
+    }
+    const variant = (opts.variant as string | undefined) ?? 'primary-down';
+    if (!VARIANTS.includes(variant as LogFailoverVariant)) {
+      throw new Error(`--variant ${variant}: unknown variant; use one of ${VARIANTS.join(', ')}`);
+    }
+    let outage = lp.outageWindowSeconds;
+    if (opts.outageSeconds !== undefined) {
+      outage = Number(opts.outageSeconds);
+      if (!Number.isInteger(outage) || outage < 5) throw new Error(`--outage-seconds ${String(opts.outageSeconds)}: give a whole number of seconds, at least 5`);
+    }
+    return {
+      variant: variant as LogFailoverVariant,
+      primary: lp.primary.component,
+      secondary: lp.secondary.component,
+      outageWindowSeconds: outage,
+      canaryIntervalSeconds: lp.canaryIntervalSeconds,
+      sloSeconds: lp.sloSeconds,
+      catchUpLimitSeconds: lp.catchUpLimitSeconds,
+    };
+  },
+  workflowId: (i, at) => `log-failover-${i.variant}-${idStamp(at)}`,
+  summarize: (r) => {
+    const d = r.details as unknown as LogFailoverDetails;
+    if (!d.canaries) return `log-failover ${d.variant}: steady state ok, nothing changed`;
+    const c = d.canaries;
+    return (
+      `log-failover ${d.variant}: ${c.sent} canaries sent; primary ${c.primary.received}, secondary ${c.secondary.received} received` +
+      `${d.failoverDelaySeconds !== undefined ? `; failover ${d.failoverDelaySeconds} s` : ''}; catch-up ${d.catchUpSeconds} s`
+    );
+  },
+};

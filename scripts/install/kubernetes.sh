@@ -77,11 +77,11 @@ copy_module_data() {
   local kwok_dir cm_dir
   kwok_dir=$(go_module_dir "sigs.k8s.io/kwok@$KWOK_VERSION")
   cm_dir=$(go_module_dir "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION")
-  cp "$kwok_dir"/kustomize/stage/node/fast/*.yaml "$kwok_dir"/kustomize/stage/node/heartbeat-with-lease/*.yaml \
-     "$kwok_dir"/kustomize/stage/pod/fast/*.yaml "$dest/kwok-stages/"
-  rm -f "$dest/kwok-stages/kustomization.yaml"
-  cp "$cm_dir"/deploy/crds/*.yaml "$dest/cert-manager-crds/"
-  rm -f "$dest/cert-manager-crds/kustomization.yaml"
+  # Every stage directory has its own kustomization.yaml: copy the stages, not those.
+  find "$kwok_dir"/kustomize/stage/node/fast "$kwok_dir"/kustomize/stage/node/heartbeat-with-lease \
+    "$kwok_dir"/kustomize/stage/pod/fast -maxdepth 1 -name '*.yaml' ! -name kustomization.yaml \
+    -exec cp {} "$dest/kwok-stages/" \;
+  find "$cm_dir"/deploy/crds -maxdepth 1 -name '*.yaml' ! -name kustomization.yaml -exec cp {} "$dest/cert-manager-crds/" \;
   chmod -R u+w "$dest"
   echo "$KWOK_VERSION $CERT_MANAGER_VERSION" >"$dest/.stamp"
 }

@@ -1,6 +1,7 @@
 import type { SecdrConfig } from '../lib/config/schema';
 import { createAlertActivities } from './alertmanager';
 import { createEmergencyWebhookActivities } from './emergency-webhook';
+import { createLogActivities } from './logs';
 import { createPlatformActivities } from './platform';
 import { createProcedureActivities } from './procedure';
 import { createSmokeActivities } from './smoke';
@@ -16,6 +17,7 @@ export function createActivities(config: SecdrConfig) {
     ...createProcedureActivities(config),
     ...createAlertActivities(config),
     ...createEmergencyWebhookActivities(config),
+    ...createLogActivities(config),
     ...createPlatformActivities(config),
   };
 }

@@ -76,6 +76,22 @@ export const profiles = {
     heartbeatTimeout: '30 seconds',
     retry: { maximumAttempts: 2, nonRetryableErrorTypes: [FailureType.AlertNotDelivered, FailureType.InvalidInput] },
   },
+  /**
+   * Stopping or starting a component through its platform adapter (lib/platform/): the
+   * adapters are idempotent and wait for readiness themselves (a Kubernetes rollout takes
+   * minutes), so a few attempts; a misconfigured component is final. The activities heartbeat
+   * every 5 s, so a worker that dies mid-stop is noticed in 30 s, not 15 minutes.
+   */
+  platform: {
+    startToCloseTimeout: '15 minutes',
+    heartbeatTimeout: '30 seconds',
+    retry: {
+      initialInterval: '5 seconds',
+      backoffCoefficient: 2,
+      maximumAttempts: 3,
+      nonRetryableErrorTypes: [FailureType.InvalidInput],
+    },
+  },
   /** Reports, metrics and alerts: side channels that must not fail the procedure for long. */
   sideEffect: {
     startToCloseTimeout: '1 minute',

@@ -4,4 +4,5 @@ export { smokeWorkflow } from './smoke';
 export { vaultSnapshotWorkflow } from './vault-snapshot';
 export { vaultRestoreWorkflow } from './vault-restore';
 export { deadMansSwitchWorkflow } from './dead-mans-switch';
+export { logFailoverWorkflow } from './log-failover';
 export { alertingDrillWorkflow } from './alerting-drill';

@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowFailedError } from '@temporalio/client';
+import { FailureType } from '../../lib/failure-types';
+import type { ProcedureReport } from '../../lib/reports/types';
+import { createWorker } from '../../workers/worker';
+import { logFailoverWorkflow } from '../../workflows';
+import type { LogFailoverDetails, LogFailoverInput, LogFailoverReport } from '../../workflows/log-failover';
+import { timeSkippingSuite } from '../harness/time-skipping-suite';
+
+type Role = 'primary' | 'secondary';
+const COMPONENT: Record<Role, string> = { primary: 'logs-primary', secondary: 'logs-secondary' };
+const roleOf = (component: string): Role => (component === COMPONENT.primary ? 'primary' : 'secondary');
+
+/**
+ * The pipeline's activities stubbed as a tiny in-memory shipper: a line goes to each backend
+ * that is up and waits in that backend's queue otherwise; a restart drains the queue (unless
+ * the test makes it lose lines). The real pipeline is tested in test/integration/log-*.test.ts.
+ */
+function stubPipeline(opts: { secondaryUnhealthy?: boolean; loseOnRestart?: number[]; secondaryBlind?: boolean; failEmitAt?: number } = {}) {
+  const up: Record<Role, boolean> = { primary: true, secondary: true };
+  const stored: Record<Role, Set<number>> = { primary: new Set(), secondary: new Set() };
+  const queued: Record<Role, number[]> = { primary: [], secondary: [] };
+  const calls: string[] = [];
+  const activities = {
+    async logBackendReady({ role }: { role: Role }) {
+      const ready = up[role] && !(role === 'secondary' && opts.secondaryUnhealthy);
+      return { role, component: COMPONENT[role], ready, detail: `${COMPONENT[role]} ${ready ? 'ready' : 'not ready (503)'}` };
+    },
+    async emitCanary({ run, seq }: { run: string; seq: number }) {
+      if (seq === opts.failEmitAt) throw ApplicationFailure.create({ type: FailureType.InvalidInput, nonRetryable: true, message: 'logPipeline.canary.file: cannot append (EACCES)' });
+      for (const role of ['primary', 'secondary'] as const) {
+        if (role === 'secondary' && opts.secondaryBlind && seq > 0) continue;
+        if (up[role]) stored[role].add(seq);
+        else queued[role].push(seq);
+      }
+      return { run, seq, sentAt: new Date().toISOString() };
+    },
+    async canariesIn({ role }: { role: Role }) {
+      if (!up[role]) throw ApplicationFailure.create({ type: FailureType.LogBackendUnavailable, message: `${COMPONENT[role]} is down` });
+      return [...stored[role]].sort((a, b) => a - b);
+    },
+    async firingPipelineAlerts() {
+      return up.primary || up.secondary ? [] : ['VlagentRemoteWriteErrors{url=1:secret-url}', 'VlagentRemoteWriteErrors{url=2:secret-url}'];
+    },
+    async componentStatus({ component }: { component: string }) {
+      calls.push(`status ${component}`);
+      return { component, running: up[roleOf(component)], detail: `process ${component}: ${up[roleOf(component)] ? 'ready' : 'not running'}` };
+    },
+    async stopComponent({ component }: { component: string }) {
+      calls.push(`stop ${component}`);
+      up[roleOf(component)] = false;
+      return { component, adapter: 'process', stoppedAt: new Date().toISOString() };
+    },
+    async startComponent({ component }: { component: string }) {
+      calls.push(`start ${component}`);
+      const role = roleOf(component);
+      up[role] = true;
+      for (const seq of queued[role].splice(0)) if (!opts.loseOnRestart?.includes(seq)) stored[role].add(seq);
+      return { component, running: true, detail: `process ${component}: ready` };
+    },
+  };
+  return { activities, up, calls };
+}
+
+describe('logFailoverWorkflow (time-skipping; pipeline and platform activities stubbed)', function () {
+  this.timeout(120_000);
+  const suite = timeSkippingSuite('wf-log-failover', (dir) => ({ reportsDir: join(dir, 'reports') }));
+
+  const input = (over: Partial<LogFailoverInput> = {}): LogFailoverInput => ({
+    variant: 'primary-down',
+    primary: COMPONENT.primary,
+    secondary: COMPONENT.secondary,
+    outageWindowSeconds: 10,
+    canaryIntervalSeconds: 1,
+    sloSeconds: 30,
+    catchUpLimitSeconds: 20,
+    ...over,
+  });
+
+  async function worker(activities: object) {
+    const taskQueue = `logs-${randomUUID()}`;
+    return { taskQueue, worker: await createWorker({ config: suite.config, connection: suite.env.nativeConnection, namespace: 'default', taskQueue, activities }) };
+  }
+
+  async function run(activities: object, args: LogFailoverInput): Promise<LogFailoverReport> {
+    const { taskQueue, worker: w } = await worker(activities);
+    return w.runUntil(suite.env.client.workflow.execute(logFailoverWorkflow, { taskQueue, workflowId: `log-failover-${randomUUID()}`, args: [args] }));
+  }
+
+  /** The report a failed run carries (the frame puts it in the failure's details). */
+  async function failedReport(activities: object, args: LogFailoverInput): Promise<{ message: string; type?: string; report: ProcedureReport & { details: LogFailoverDetails } }> {
+    try {
+      await run(activities, args);
+    } catch (err) {
+      assert.ok(err instanceof WorkflowFailedError, String(err));
+      const cause = err.cause as ApplicationFailure;
+      return { message: cause.message, type: cause.type ?? undefined, report: cause.details?.[0] as ProcedureReport & { details: LogFailoverDetails } };
+    }
+    assert.fail('the drill succeeded');
+  }
+
+  it('primary-down: the secondary has the outage canaries within the SLO, the primary catches up, the report counts everything', async () => {
+    const p = stubPipeline();
+    const r = await run(p.activities, input());
+    assert.equal(r.outcome, 'succeeded');
+    assert.deepEqual(p.calls.filter((c) => !c.startsWith('status')), ['stop logs-primary', 'start logs-primary']);
+    assert.equal(p.up.primary, true);
+    const d = r.details;
+    assert.ok(d.canaries!.sent >= 9 && d.canaries!.sent <= 11, `sent ${d.canaries!.sent} in a 10 s window at 1/s`);
+    assert.deepEqual(d.canaries!.primary, { received: d.canaries!.sent, missing: [] });
+    assert.deepEqual(d.canaries!.secondary, { received: d.canaries!.sent, missing: [] });
+    assert.ok(d.failoverDelaySeconds !== undefined && d.failoverDelaySeconds <= 2, `failover ${d.failoverDelaySeconds} s`);
+    assert.equal(r.slos[0].slo, 'first outage canary in the secondary');
+    assert.equal(r.slos[0].met, true);
+    assert.deepEqual(
+      d.timeline.map((t) => t.event.replace(/ \(.*/, '')),
+      ['steady state: canary 0 in both backends', 'primary stopped', 'first outage canary in the secondary', 'primary restarted', 'primary ready', 'primary caught up'],
+    );
+    assert.deepEqual(
+      r.steps.map((s) => s.name),
+      [
+        'Check the secondary log backend is healthy',
+        'Check the primary log backend is healthy',
+        'Check the drill can stop and start the primary log backend',
+        'Check the drill can stop and start the secondary log backend',
+        'Send a steady-state canary and see it in both backends',
+        'Stop the primary log backend',
+        'Send numbered canaries for 10 s',
+        'Restart the primary log backend',
+        'Confirm the primary log backend is ready',
+        'Wait for every outage canary in the primary',
+        'Count the outage canaries in the secondary',
+      ],
+    );
+    assert.deepEqual(r.compensations.map((c) => [c.name, c.outcome]), [['Restart the primary log backend', 'not needed']]);
+    assert.ok(r.reportFiles?.json.endsWith('.json'));
+  });
+
+  it('refuses to start when the secondary is unhealthy, and stops nothing', async () => {
+    const p = stubPipeline({ secondaryUnhealthy: true });
+    const f = await failedReport(p.activities, input());
+    assert.match(f.message, /refusing to start: the secondary log backend \(logs-secondary\) is not healthy.*fix the secondary first/);
+    assert.equal(p.calls.some((c) => c.startsWith('stop')), false);
+    assert.deepEqual(f.report.compensations, []);
+  });
+
+  it('puts the primary back when the drill fails during the outage', async () => {
+    const p = stubPipeline({ failEmitAt: 3 });
+    const f = await failedReport(p.activities, input());
+    assert.match(f.message, /EACCES/);
+    assert.equal(p.up.primary, true);
+    assert.deepEqual(p.calls.filter((c) => !c.startsWith('status')), ['stop logs-primary', 'start logs-primary']);
+    assert.deepEqual(f.report.compensations.map((c) => [c.name, c.outcome]), [['Restart the primary log backend', 'done']]);
+  });
+
+  it('puts the primary back when the drill is cancelled during the outage', async () => {
+    const p = stubPipeline();
+    const { taskQueue, worker: w } = await worker(p.activities);
+    await w.runUntil(async () => {
+      const handle = await suite.env.client.workflow.start(logFailoverWorkflow, { taskQueue, workflowId: `log-failover-${randomUUID()}`, args: [input({ outageWindowSeconds: 3600 })] });
+      while (!p.calls.includes('stop logs-primary')) await sleep(50);
+      await handle.cancel();
+      await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError && /cancel/i.test(String(err.cause?.name ?? err.cause?.message)));
+    });
+    assert.equal(p.up.primary, true);
+    assert.equal(p.calls.at(-1), 'start logs-primary');
+  });
+
+  it('fails with LogsLost naming the canaries the primary never received', async () => {
+    const p = stubPipeline({ loseOnRestart: [2, 5] });
+    const f = await failedReport(p.activities, input());
+    assert.match(f.message, /2 of \d+ outage canaries never reached the primary \(logs-primary\) within 20 s: 2, 5/);
+    assert.deepEqual(f.report.details.canaries!.primary.missing, [2, 5]);
+    assert.deepEqual(f.report.details.canaries!.secondary.missing, []);
+    assert.equal(p.up.primary, true);
+  });
+
+  it('records an SLO breach when the secondary never shows an outage canary', async () => {
+    const p = stubPipeline({ secondaryBlind: true });
+    const f = await failedReport(p.activities, input({ outageWindowSeconds: 10, sloSeconds: 5 }));
+    const slo = f.report.slos.find((s) => s.slo === 'first outage canary in the secondary')!;
+    assert.equal(slo.met, false);
+    assert.ok(slo.breachedAtSeconds !== undefined);
+    assert.equal(f.report.details.failoverDelaySeconds, undefined);
+    assert.ok(f.report.findings.some((x) => /SLO "first outage canary in the secondary" breached/.test(x)));
+  });
+
+  it('both-down: stops both, sees the pipeline alerts, restarts both (secondary last stopped, first restarted) and loses nothing', async () => {
+    const p = stubPipeline();
+    const r = await run(p.activities, input({ variant: 'both-down' }));
+    assert.equal(r.outcome, 'succeeded');
+    assert.deepEqual(p.calls.filter((c) => !c.startsWith('status')), ['stop logs-primary', 'stop logs-secondary', 'start logs-secondary', 'start logs-primary']);
+    assert.deepEqual(r.details.alertsFiring, ['VlagentRemoteWriteErrors{url=1:secret-url}', 'VlagentRemoteWriteErrors{url=2:secret-url}']);
+    assert.deepEqual(r.details.canaries!.primary.missing, []);
+    assert.deepEqual(r.details.canaries!.secondary.missing, []);
+    assert.equal(r.slos.length, 0);
+  });
+
+  it('dry-run: checks steady state and the platform adapters, stops nothing', async () => {
+    const p = stubPipeline();
+    const r = await run(p.activities, input({ variant: 'dry-run' }));
+    assert.equal(r.outcome, 'succeeded');
+    assert.deepEqual(p.calls, ['status logs-primary', 'status logs-secondary']);
+    assert.equal(r.details.canaries, undefined);
+  });
+});

@@ -4,9 +4,11 @@ import { heartbeat } from './activity-context';
 import { clusterNamed, storageNamed } from '../lib/config/lookup';
 import type { SecdrConfig } from '../lib/config/schema';
 import { fail, FailureType } from '../lib/fail';
+import { hostTaskQueue } from '../lib/temporal/host-queue';
 import { planLocalRetention, planRetention } from '../lib/storage/retention';
 import { createStore, type SnapshotMeta, type SnapshotStore } from '../lib/storage/snapshot-store';
-import { SnapshotCorruptError, verifySnapshotFile } from './snapshot-archive';
+import { SnapshotCorruptError } from '../lib/snapshot/corrupt';
+import { verifySnapshotFile } from '../lib/snapshot/verify-file';
 import type { Canary, TakenSnapshot } from './vault';
 
 /** Snapshot storage activities: upload with read-back, catalog, download with re-verification, retention. */
@@ -37,7 +39,7 @@ export function createStorageActivities(config: SecdrConfig, storeFor: (name: st
     },
 
     /** Downloads into the cluster's staging dir and verifies checksum and archive again. */
-    async downloadSnapshot(input: { storage: string; key: string }): Promise<{ file: string; bytes: number; raftIndex: number }> {
+    async downloadSnapshot(input: { storage: string; key: string }): Promise<{ file: string; bytes: number; raftIndex: number; hostTaskQueue?: string }> {
       const store = storeFor(input.storage);
       const cluster = clusterForKey(config, input.key);
       const dir = join(cluster.stagingDir, 'restore');
@@ -46,7 +48,8 @@ export function createStorageActivities(config: SecdrConfig, storeFor: (name: st
       const meta = await store.get(input.key, file, (bytes) => heartbeat({ bytes }));
       try {
         const inspection = await verifySnapshotFile(file);
-        return { file, bytes: meta.bytes, raftIndex: inspection.index };
+        // The restore that reads this file must run here: see lib/temporal/host-queue.ts.
+        return { file, bytes: meta.bytes, raftIndex: inspection.index, hostTaskQueue: hostTaskQueue() };
       } catch (err) {
         rmSync(file, { force: true });
         if (err instanceof SnapshotCorruptError) {

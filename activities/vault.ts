@@ -12,7 +12,8 @@ import { fail, FailureType } from '../lib/fail';
 import { noteSecret } from '../lib/secret-registry';
 import { login, vaultApi, vaultFailure } from '../lib/vault/client';
 import { fetchWithCa, findActiveNode, nodeHealth } from '../lib/vault/health';
-import { createSnapshotVerifier, SnapshotCorruptError } from './snapshot-archive';
+import { createSnapshotVerifier } from '../lib/snapshot/archive-verifier';
+import { SnapshotCorruptError } from '../lib/snapshot/corrupt';
 
 /** What the snapshot step hands on: no secrets, just where and what. */
 export interface TakenSnapshot {

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { CreateBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { verifySnapshotFile } from '../activities/snapshot-archive';
+import { verifySnapshotFile } from '../lib/snapshot/verify-file';
 import { startMoto } from '../lib/local-stack/moto';
 import { startOpenBao, writeStaticSealKey } from '../lib/local-stack/openbao';
 import { enableKv, initNode } from '../lib/local-stack/openbao-setup';

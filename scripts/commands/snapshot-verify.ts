@@ -1,5 +1,7 @@
 import { stat } from 'node:fs/promises';
-import { formatInspection, SnapshotCorruptError, verifySnapshotFile } from '../../activities/snapshot-archive';
+import { SnapshotCorruptError } from '../../lib/snapshot/corrupt';
+import { formatInspection } from '../../lib/snapshot/inspection';
+import { verifySnapshotFile } from '../../lib/snapshot/verify-file';
 
 /**
  * `secdr snapshot verify FILE [--json]`: checks a raft snapshot archive offline, the way

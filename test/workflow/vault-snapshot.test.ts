@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TakenSnapshot } from '../../activities/vault';
-import { verifySnapshotFile } from '../../activities/snapshot-archive';
+import { verifySnapshotFile } from '../../lib/snapshot/verify-file';
 import { FailureType } from '../../lib/failure-types';
 import { createStore } from '../../lib/storage/snapshot-store';
 import { createWorker } from '../../workers/worker';

@@ -7,18 +7,15 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import { extract as tarExtract, pack as tarPack } from 'tar-stream';
-import {
-  createSnapshotVerifier,
-  formatInspection,
-  SnapshotCorruptError,
-  verifySnapshotFile,
-  type SnapshotInspection,
-} from '../../activities/snapshot-archive';
-import { keyPrefix } from '../../lib/snapshot/raft-state';
-import { snapshotVerifyCommand } from '../../scripts/commands/snapshot-verify';
+import { createSnapshotVerifier } from '../../../lib/snapshot/archive-verifier';
+import { SnapshotCorruptError } from '../../../lib/snapshot/corrupt';
+import { formatInspection, type SnapshotInspection } from '../../../lib/snapshot/inspection';
+import { keyPrefix } from '../../../lib/snapshot/raft-state';
+import { verifySnapshotFile } from '../../../lib/snapshot/verify-file';
+import { snapshotVerifyCommand } from '../../../scripts/commands/snapshot-verify';
 
 /** A real `GET /v1/sys/storage/raft/snapshot` body from OpenBao 2.7.2 (test/fixtures/make-snapshot-fixtures.ts). */
-const FIXTURE = join(__dirname, '..', 'fixtures', 'snapshots', 'openbao-2.7.2-small.snap');
+const FIXTURE = join(__dirname, '..', '..', 'fixtures', 'snapshots', 'openbao-2.7.2-small.snap');
 const LABEL = 'vault-20261126-020000.snap';
 
 interface Entry {

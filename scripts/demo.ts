@@ -46,8 +46,10 @@ async function main(): Promise<number> {
   step('starting Temporal dev server with Web UI, PostgreSQL and two OpenBao nodes (source, DR)');
   const uiPort = await freePort();
   const codecPort = await freePort();
+  // The UI's codec endpoint carries the token in its path: the UI cannot add a header.
+  const codecToken = randomBytes(24).toString('base64url');
   const [temporal, pg] = await Promise.all([
-    startTemporalDevServer({ dir: join(dir, 'temporal'), ui: true, uiPort, codecEndpoint: `http://127.0.0.1:${codecPort}` }),
+    startTemporalDevServer({ dir: join(dir, 'temporal'), ui: true, uiPort, codecEndpoint: `http://127.0.0.1:${codecPort}/${codecToken}` }),
     startPostgres(join(dir, 'postgres')),
   ]);
   // Source and DR share the static seal key, as a DR cluster restoring an auto-unseal snapshot must.
@@ -94,7 +96,13 @@ async function main(): Promise<number> {
   };
   writeFileSync(configFile, stringify(rawConfig));
   const config = parseConfig(rawConfig, configFile);
-  await startCodecServer(dataConverterFor(config).payloadCodecs![0] as PayloadCodec, '127.0.0.1', codecPort, `http://127.0.0.1:${uiPort}`);
+  await startCodecServer({
+    codec: dataConverterFor(config).payloadCodecs![0] as PayloadCodec,
+    host: '127.0.0.1',
+    port: codecPort,
+    token: codecToken,
+    allowedOrigin: `http://127.0.0.1:${uiPort}`,
+  });
 
   step(`starting the secdr worker (task queue ${config.temporal.taskQueue}); config: ${configFile}`);
   process.env.TEMPORAL_ADDRESS = temporal.address;

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import { readSecret } from '../../lib/config/load';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { cacheDir } from '../../lib/local-stack/paths';
@@ -34,13 +36,17 @@ export async function devCommand(config?: SecdrConfig): Promise<void> {
   if (config) {
     const codecPort = await portOr(8081);
     const codec = dataConverterFor(config).payloadCodecs![0] as PayloadCodec;
-    await startCodecServer(codec, '127.0.0.1', codecPort, `http://127.0.0.1:${uiPort}`);
-    codecEndpoint = `http://127.0.0.1:${codecPort}`;
+    // codec.server configures the token and UI origin; without it a fresh token per run. The UI's
+    // codec endpoint carries the token in its path because the UI cannot add a header.
+    const server = config.codec.server;
+    const token = server ? readSecret(server.token, 'codec.server.token') : randomBytes(24).toString('base64url');
+    await startCodecServer({ codec, host: '127.0.0.1', port: codecPort, token, allowedOrigin: server?.allowedOrigin.replace(/\/$/, '') ?? `http://127.0.0.1:${uiPort}` });
+    codecEndpoint = `http://127.0.0.1:${codecPort}/${encodeURIComponent(token)}`;
   }
   const server = await startTemporalDevServer({ dir, ui: true, port, uiPort, codecEndpoint });
   console.log(`Temporal dev server: ${server.address} (namespace ${server.namespace})`);
   console.log(`Web UI:              ${server.uiUrl}`);
-  if (codecEndpoint) console.log(`Codec server:        ${codecEndpoint}`);
+  if (codecEndpoint) console.log(`Codec server:        ${codecEndpoint.replace(/\/[^/]+$/, '')} (token-protected; the UI has it)`);
   console.log(`History:             ${join(dir, 'temporal.sqlite')}`);
   console.log(`\nIn another terminal: export TEMPORAL_ADDRESS=${server.address}; secdr worker --config <file>`);
   await new Promise(() => undefined);

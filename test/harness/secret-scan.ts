@@ -2,9 +2,11 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { METADATA_ENCODING_KEY, type Payload } from '@temporalio/common';
+import { loadConfig } from '../../lib/config/load';
 import { runningProcesses } from '../../lib/local-stack/supervisor';
 import { knownCodecKeys, knownSecrets } from '../../lib/secret-registry';
 import { AesGcmCodec } from '../../lib/temporal/codec';
+import { codecFor } from '../../lib/temporal/connect';
 
 /**
  * The secret scan: after every integration and end-to-end test, every workflow history on
@@ -119,8 +121,9 @@ async function scanHistories(address: string, undecodable: string[]): Promise<{ 
   }
 }
 
-function filesToScan(): string[] {
+function filesToScan(): { files: string[]; yaml: string[] } {
   const files = new Set<string>(runningProcesses().map((p) => p.spec.logFile));
+  const yaml: string[] = [];
   const walk = (dir: string, inReports: boolean) => {
     let entries;
     try {
@@ -132,10 +135,11 @@ function filesToScan(): string[] {
       const path = join(dir, e.name);
       if (e.isDirectory()) walk(path, inReports || e.name === 'reports');
       else if (e.isFile() && (inReports || e.name.endsWith('.log'))) files.add(path);
+      else if (e.isFile() && /\.ya?ml$/.test(e.name)) yaml.push(path);
     }
   };
   for (const dir of scannedDirs) walk(dir, false);
-  return [...files];
+  return { files: [...files], yaml };
 }
 
 function search(text: string, where: string, leaks: Leak[]): void {
@@ -144,16 +148,45 @@ function search(text: string, where: string, leaks: Leak[]): void {
   }
 }
 
+const triedConfigs = new Set<string>();
+
+/**
+ * Workers and `secdr webhook` run as child processes in some tests, with the codec key of
+ * their `--config` file: loading that config here loads (and notes) the same keys, so their
+ * histories decode too. Configs are found in the children's arguments and as YAML files in
+ * the tests' temp dirs (a child may have exited before the scan).
+ */
+function learnChildProcessCodecs(yamlFiles: string[]): void {
+  const files = [
+    ...runningProcesses().flatMap((p) => {
+      const i = p.spec.args.indexOf('--config');
+      return i >= 0 && p.spec.args[i + 1] ? [p.spec.args[i + 1]] : [];
+    }),
+    ...yamlFiles,
+  ];
+  for (const file of files) {
+    if (triedConfigs.has(file)) continue;
+    triedConfigs.add(file);
+    try {
+      codecFor(loadConfig(file));
+    } catch {
+      // not a secdr config, or one the child could not load either: undecodable histories are still reported
+    }
+  }
+}
+
 /** Runs the scan once; `secretScanAfterEach` turns its result into a test failure. */
 export async function scanForSecrets(): Promise<ScanResult> {
   const result: ScanResult = { leaks: [], undecodable: [], historiesScanned: 0, filesScanned: 0 };
+  const { files, yaml } = filesToScan();
+  learnChildProcessCodecs(yaml);
   for (const address of temporalAddresses()) {
     for (const h of await scanHistories(address, result.undecodable)) {
       search(h.text, h.where, result.leaks);
       result.historiesScanned++;
     }
   }
-  for (const file of filesToScan()) {
+  for (const file of files) {
     try {
       if (statSync(file).size > 64 * 1024 * 1024) continue; // raft/sqlite data never ends in .log; a log this big is not ours
       search(readFileSync(file, 'utf8'), file, result.leaks);

@@ -1,10 +1,14 @@
 import type { SecdrConfig } from '../lib/config/schema';
+import { createAlertingDrillActivities } from './alerting-drill';
+import { createDrillEvidenceActivities } from './drill-evidence';
 import { createAlertActivities } from './alertmanager';
 import { createEmergencyWebhookActivities } from './emergency-webhook';
 import { createLogActivities } from './logs';
+import { createPkiActivities } from './pki';
 import { createPlatformActivities } from './platform';
 import { createProcedureActivities } from './procedure';
 import { createSmokeActivities } from './smoke';
+import { createStagingActivities } from './staging';
 import { createStorageActivities } from './storage';
 import { createVaultActivities } from './vault';
 
@@ -14,11 +18,15 @@ export function createActivities(config: SecdrConfig) {
     ...createSmokeActivities(),
     ...createVaultActivities(config),
     ...createStorageActivities(config),
+    ...createStagingActivities(config),
     ...createProcedureActivities(config),
     ...createAlertActivities(config),
+    ...createAlertingDrillActivities(config),
+    ...createDrillEvidenceActivities(config),
     ...createEmergencyWebhookActivities(config),
-    ...createLogActivities(config),
     ...createPlatformActivities(config),
+    ...createLogActivities(config),
+    ...createPkiActivities(config),
   };
 }
 

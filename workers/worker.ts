@@ -26,3 +26,19 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     shutdownGraceTime: '10 seconds',
   });
 }
+
+/**
+ * The second worker of a `secdr worker` process: activities only, on this process's own
+ * task queue (lib/temporal/host-queue.ts), for the steps that read a file an earlier step
+ * staged on this host.
+ */
+export async function createHostWorker(opts: WorkerOptions & { hostTaskQueue: string }): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.hostTaskQueue,
+    activities: { ...createActivities(opts.config), ...opts.activities },
+    dataConverter: dataConverterFor(opts.config),
+    shutdownGraceTime: '10 seconds',
+  });
+}

@@ -1,4 +1,6 @@
-import { condition, defineQuery, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
+import { TimeoutType } from '@temporalio/common';
+import { ActivityFailure, condition, defineQuery, defineSignal, proxyActivities, setHandler, TimeoutFailure } from '@temporalio/workflow';
+import type { createStagingActivities } from '../activities/staging';
 import type { createStorageActivities } from '../activities/storage';
 import type { createVaultActivities, SealStatus } from '../activities/vault';
 import { fail, FailureType, failureMessage, failureTypeOf } from '../lib/fail';
@@ -9,6 +11,7 @@ import { elapsedSeconds } from './frame/step-log';
 
 type Vault = ReturnType<typeof createVaultActivities>;
 type Storage = ReturnType<typeof createStorageActivities>;
+type Staging = ReturnType<typeof createStagingActivities>;
 
 const quick = proxyActivities<Vault>(profiles.quick);
 const destructive = proxyActivities<Vault>(profiles.destructive);
@@ -90,32 +93,29 @@ export async function vaultRestoreWorkflow(input: RestoreInput): Promise<Restore
       }
 
       // 2. Download and re-verify; a corrupt or missing one falls back to the previous.
-      p.phase('downloading snapshot');
-      let chosen: { key: string; file: string; canaryNonce?: string; canaryWrittenAt?: string } | undefined;
-      for (const c of candidates) {
+      // 3. Init + force-restore on the fresh target (one activity: the root token never leaves it),
+      // on the host that holds the downloaded file; if that host is gone, download again elsewhere.
+      let chosen: { key: string; canaryNonce?: string } | undefined;
+      for (let hostLost = 0; !chosen; hostLost++) {
+        p.phase('downloading snapshot');
+        const got = await downloadFirstGood(p, input, candidates, r);
+        r.snapshot = got.key;
+        p.status.snapshot = got.key;
+        p.compensate(`remove the downloaded copy of ${got.key}`, () => discardOnHost(got.file, got.hostTaskQueue));
+        p.phase('restoring');
         try {
-          const got = await p.step(`download and verify ${c.key}`, () => storage.downloadSnapshot({ storage: input.storage, key: c.key }), (g) => `${g.bytes} bytes, sha256 ok, archive ok`);
-          chosen = { key: c.key, file: got.file, canaryNonce: c.canaryNonce, canaryWrittenAt: c.canaryWrittenAt };
-          break;
+          const restored = await p.step(
+            'init target and force-restore',
+            () => onHost(got.hostTaskQueue).restoreSnapshot({ target: input.target, candidates: [{ key: got.key, file: got.file }] }),
+            (x) => `restored ${x.used}`,
+          );
+          r.skipped.push(...restored.rejected);
+          chosen = got;
         } catch (err) {
-          if (!FALLBACK_TYPES.includes(failureTypeOf(err) ?? '')) throw err;
-          r.skipped.push({ key: c.key, reason: failureMessage(err) });
+          if (!hostGone(err) || hostLost >= 2) throw err;
+          p.finding(`the worker host holding the downloaded ${got.key} stopped polling before the restore; downloaded it again on another worker`);
         }
       }
-      if (!chosen) {
-        throw fail(FailureType.SnapshotCorrupt, `none of the ${candidates.length} newest snapshots verified (${r.skipped.map((s) => s.key).join(', ')}); investigate the storage`);
-      }
-      r.snapshot = chosen.key;
-      p.status.snapshot = chosen.key;
-
-      // 3. Init + force-restore on the fresh target (one activity: the root token never leaves it).
-      p.phase('restoring');
-      const restored = await p.step(
-        'init target and force-restore',
-        () => destructive.restoreSnapshot({ target: input.target, candidates: [{ key: chosen!.key, file: chosen!.file }] }),
-        (x) => `restored ${x.used}`,
-      );
-      r.skipped.push(...restored.rejected);
 
       // 4. Restore applies in the background: wait until unsealed and active, then read
       // the canary. A Shamir target stays active for a few seconds after the 204 and only
@@ -130,7 +130,7 @@ export async function vaultRestoreWorkflow(input: RestoreInput): Promise<Restore
         try {
           canary = await p.step(
             'read canary with verifier',
-            () => verify.verifyCanary({ target: input.target, cluster: input.cluster, expectedNonce: chosen!.canaryNonce }),
+            () => verify.verifyCanary({ target: input.target, cluster: input.cluster, expectedNonce: chosen.canaryNonce }),
             (c) => `nonce ${c.nonce} written ${c.writtenAt}`,
           );
         } catch (err) {
@@ -151,6 +151,45 @@ export async function vaultRestoreWorkflow(input: RestoreInput): Promise<Restore
       p.phase('verified');
     },
   );
+}
+
+type Candidate = { key: string; canaryNonce?: string };
+
+/** Downloads and re-verifies the first candidate that verifies; corrupt or missing ones are recorded as skipped. */
+async function downloadFirstGood(p: Procedure, input: RestoreInput, candidates: Candidate[], r: RestoreDetails) {
+  for (const c of candidates) {
+    if (r.skipped.some((s) => s.key === c.key)) continue;
+    try {
+      const got = await p.step(`download and verify ${c.key}`, () => storage.downloadSnapshot({ storage: input.storage, key: c.key }), (g) => `${g.bytes} bytes, sha256 ok, archive ok`);
+      return { ...c, file: got.file, hostTaskQueue: got.hostTaskQueue };
+    } catch (err) {
+      if (!FALLBACK_TYPES.includes(failureTypeOf(err) ?? '')) throw err;
+      r.skipped.push({ key: c.key, reason: failureMessage(err) });
+    }
+  }
+  throw fail(FailureType.SnapshotCorrupt, `none of the ${candidates.length} newest snapshots verified (${r.skipped.map((s) => s.key).join(', ')}); investigate the storage`);
+}
+
+/** Activities on the host that staged a file (or the shared queue when the worker runs no host queue). */
+function onHost(hostTaskQueue: string | undefined) {
+  return hostTaskQueue ? proxyActivities<Vault>({ ...profiles.destructive, taskQueue: hostTaskQueue, scheduleToStartTimeout: '1 minute' }) : destructive;
+}
+
+/** The host stopped polling its queue before it took the step (crashed or replaced). */
+function hostGone(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
+}
+
+/** Removes a downloaded copy on its host; a host that is gone took its staging with it. */
+async function discardOnHost(file: string, hostTaskQueue: string | undefined): Promise<string | undefined> {
+  const staging = proxyActivities<Staging>({ ...profiles.quick, ...(hostTaskQueue ? { taskQueue: hostTaskQueue, scheduleToStartTimeout: '30 seconds' } : {}) });
+  try {
+    await staging.discardStagedFile({ file });
+    return undefined;
+  } catch (err) {
+    if (hostGone(err)) return `host ${hostTaskQueue} is gone, and its staging directory with it`;
+    throw err;
+  }
 }
 
 /** Polls seal status until the target is active; while sealed, shows the unseal progress. */

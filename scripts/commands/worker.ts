@@ -4,7 +4,8 @@ import { freePort } from '../../lib/local-stack/ports';
 import { keepFreshnessGaugesBootstrapped } from '../../lib/metrics-bootstrap';
 import { startMetricsServer } from '../../lib/metrics-server';
 import { connectWorkerConnection } from '../../lib/temporal/connect';
-import { createWorker } from '../../workers/worker';
+import { newHostTaskQueue, setHostTaskQueue } from '../../lib/temporal/host-queue';
+import { createHostWorker, createWorker } from '../../workers/worker';
 
 /**
  * Installs the Temporal SDK runtime with its Prometheus exporter on a private loopback port; the
@@ -41,10 +42,15 @@ export async function workerCommand(config: SecdrConfig): Promise<void> {
   try {
     const { connection, namespace } = await connectWorkerConnection();
     try {
+      const hostQueue = newHostTaskQueue(config.temporal.taskQueue);
+      setHostTaskQueue(hostQueue);
       const worker = await createWorker({ config, connection, namespace });
-      console.log(`secdr worker polling task queue "${config.temporal.taskQueue}" in namespace "${namespace}"`);
-      // The SDK runtime shuts the worker down gracefully on SIGINT/SIGTERM.
-      await worker.run();
+      const hostWorker = await createHostWorker({ config, connection, namespace, hostTaskQueue: hostQueue });
+      console.log(`secdr worker polling task queue "${config.temporal.taskQueue}" (and "${hostQueue}" for this host's staged files) in namespace "${namespace}"`);
+      // The SDK runtime shuts both workers down gracefully on SIGINT/SIGTERM.
+      // One stopping (shutdown signal or a fatal error) stops the other: never half a worker.
+      const stop = (w: typeof worker) => () => void (w.getState() === 'RUNNING' && w.shutdown());
+      await Promise.all([worker.run().finally(stop(hostWorker)), hostWorker.run().finally(stop(worker))]);
     } finally {
       await connection.close();
     }

@@ -46,6 +46,7 @@ function stubs(opts: { corrupt?: string[]; sealedPolls?: number; threshold?: num
     restored: [] as string[],
     reports: [] as RestoreReport[],
     statusPolls: 0,
+    discarded: [] as string[],
   };
   const activities = {
     async listSnapshots(): Promise<SnapshotMeta[]> {
@@ -99,6 +100,10 @@ function stubs(opts: { corrupt?: string[]; sealedPolls?: number; threshold?: num
       return { json: '/r.json', markdown: '/r.md' };
     },
     async recordProcedureOutcome() {},
+    async discardStagedFile(i: { file: string }) {
+      calls.discarded.push(i.file);
+      return { removed: i.file };
+    },
   };
   return { activities, calls };
 }
@@ -144,6 +149,7 @@ describe('vaultRestoreWorkflow (time-skipping, stubbed activities)', function ()
     );
     assert.equal(calls.alerts.length, 0);
     assert.equal(calls.reports.length, 1, 'the report is written once');
+    assert.deepEqual(calls.discarded, ['/staging/vault-test-20261126-020000.snap'], 'the downloaded copy is removed after the run');
     assert.equal(report.checks.length, 2);
   });
 

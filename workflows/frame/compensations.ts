@@ -10,6 +10,7 @@ export interface Undo {
 
 interface Entry {
   name: string;
+  /** The undo; a string it resolves to is kept as the outcome's detail. */
   run: () => Promise<unknown>;
   settled?: string;
 }
@@ -53,8 +54,8 @@ export class Compensations {
         continue;
       }
       try {
-        await e.run();
-        this.results.push({ name: e.name, outcome: 'done', at: new Date().toISOString() });
+        const said = await e.run();
+        this.results.push({ name: e.name, outcome: 'done', detail: typeof said === 'string' ? said : undefined, at: new Date().toISOString() });
       } catch (err) {
         this.results.push({ name: e.name, outcome: 'failed', detail: failureMessage(err), at: new Date().toISOString() });
       }

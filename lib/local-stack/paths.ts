@@ -18,6 +18,12 @@ export const binaries = {
   promtool: '/usr/bin/promtool',
   alertmanager: '/usr/bin/prometheus-alertmanager',
   amtool: '/usr/bin/amtool',
+  /** Built by scripts/install/kubernetes.sh: the real control plane, its storage and a fake node for the Kubernetes tests. */
+  kubeApiserver: join(cacheDir, 'bin', 'kube-apiserver'),
+  kubeControllerManager: join(cacheDir, 'bin', 'kube-controller-manager'),
+  kubeScheduler: join(cacheDir, 'bin', 'kube-scheduler'),
+  kine: join(cacheDir, 'bin', 'kine'),
+  kwok: join(cacheDir, 'bin', 'kwok'),
   /** Headless browser for the HTML report test (Debian `chromium`). */
   chromium: '/usr/bin/chromium',
   /** Built by scripts/install/go-tools.sh (log-failover drill: two backends and the shipper). */
@@ -29,11 +35,21 @@ export const binaries = {
 
 export type BinaryName = keyof typeof binaries;
 
+const KUBERNETES_INSTALL = 'run `bash scripts/install/kubernetes.sh` (builds the pinned control plane, kine and kwok into ~/.cache/secdr; ~25 min cold)';
+/** Binaries installed by their own script rather than install-servers.sh. */
+const INSTALL_HINTS: Partial<Record<BinaryName, string>> = {
+  kubeApiserver: KUBERNETES_INSTALL,
+  kubeControllerManager: KUBERNETES_INSTALL,
+  kubeScheduler: KUBERNETES_INSTALL,
+  kine: KUBERNETES_INSTALL,
+  kwok: KUBERNETES_INSTALL,
+};
+
 /** Returns the path of a server binary, or throws saying how to install it. */
 export function requireBinary(name: BinaryName): string {
   const path = binaries[name];
   if (!existsSync(path)) {
-    throw new Error(`${name} not found at ${path}: ${INSTALL}`);
+    throw new Error(`${name} not found at ${path}: ${INSTALL_HINTS[name] ?? INSTALL}`);
   }
   return path;
 }

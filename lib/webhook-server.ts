@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Heartbeat } from '../workflows/dead-mans-switch';
@@ -25,6 +26,27 @@ export interface WebhookServerOptions {
   maxBodyBytes?: number;
   /** Where refused deliveries and handler failures are reported. Default: console.warn. */
   warn?: (message: string) => void;
+  /**
+   * What Alertmanager's `webhook_config.http_config` sends: `authorization` (Bearer) or `basic_auth`.
+   * A delivery to /watchdog without it is answered 401 and never counts as a heartbeat, so a forged
+   * POST cannot keep the dead man's switch quiet.
+   */
+  auth?: WebhookAuth;
+}
+
+export type WebhookAuth = { bearerToken: string } | { basicAuth: { username: string; password: string } };
+
+function sameSecret(given: string, expected: string): boolean {
+  const [a, b] = [Buffer.from(given), Buffer.from(expected)];
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** True when the request carries the configured credentials. */
+export function authorized(header: string | undefined, auth: WebhookAuth): boolean {
+  const [scheme, value] = (header ?? '').split(/\s+/, 2);
+  if ('bearerToken' in auth) return /^bearer$/i.test(scheme) && !!value && sameSecret(value, auth.bearerToken);
+  if (!/^basic$/i.test(scheme) || !value) return false;
+  return sameSecret(Buffer.from(value, 'base64').toString('utf8'), `${auth.basicAuth.username}:${auth.basicAuth.password}`);
 }
 
 export interface WebhookServer {
@@ -102,6 +124,10 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
       return reply(res, 405, { error: 'use POST' });
+    }
+    if (opts.auth && !authorized(req.headers.authorization, opts.auth)) {
+      res.setHeader('www-authenticate', 'bearerToken' in opts.auth ? 'Bearer' : 'Basic realm="secdr webhook"');
+      throw new HttpError(401, 'missing or wrong credentials; configure Alertmanager\'s webhook_config http_config with deadMansSwitch.auth (docs/dead-mans-switch.md)');
     }
     const payload = parseWebhookPayload(await readBody(req, opts.maxBodyBytes ?? 1024 * 1024));
     if (!hasFiringWatchdog(payload)) return reply(res, 200, { heartbeat: false });

@@ -118,6 +118,16 @@ const deadMansSwitch = z
     windowSeconds: z.number().int().positive().default(300),
     /** Independent of Alertmanager: a webhook that pages someone. The URL may embed a token, so it is a secret reference. */
     emergencyWebhook: z.object({ url: secretRef }).strict().optional(),
+    /**
+     * Credentials Alertmanager's webhook_config sends (http_config.authorization or basic_auth).
+     * Required when `listen.host` is not a loopback address; a delivery without them is refused (401).
+     */
+    auth: z
+      .union([
+        z.object({ bearerToken: secretRef }).strict(),
+        z.object({ basicAuth: z.object({ username: z.string().min(1), password: secretRef }).strict() }).strict(),
+      ])
+      .optional(),
     /** Where `secdr webhook` listens for Alertmanager (path /watchdog). */
     listen: z
       .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(9095) })

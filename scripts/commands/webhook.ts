@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
-import { deadMansSwitchDefaults, type SecdrConfig } from '../../lib/config/schema';
-import { startWebhookServer, type WebhookServer } from '../../lib/webhook-server';
+import { readSecret } from '../../lib/config/load';
+import { deadMansSwitchDefaults, type DeadMansSwitchConfig, type SecdrConfig } from '../../lib/config/schema';
+import { startWebhookServer, type WebhookAuth, type WebhookServer } from '../../lib/webhook-server';
 import { deadMansSwitchWorkflow, heartbeatSignal, type Heartbeat } from '../../workflows/dead-mans-switch';
 
 export interface HeartbeatForwarderOptions {
@@ -40,7 +41,25 @@ export async function startWatchdogReceiver(
     host: dms.listen.host,
     port: opts.port ?? dms.listen.port,
     onHeartbeat: heartbeatForwarder(client, config, opts),
+    auth: webhookAuth(dms),
   });
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/** The credentials /watchdog requires, read from their secretRefs; none only on a loopback address. */
+export function webhookAuth(dms: DeadMansSwitchConfig): WebhookAuth | undefined {
+  const auth = dms.auth;
+  if (!auth) {
+    if (!LOOPBACK.test(dms.listen.host)) {
+      throw new Error(
+        `deadMansSwitch.auth: required when listening on ${dms.listen.host} (anyone who reaches it could forge heartbeats); set bearerToken or basicAuth and the same credentials in Alertmanager's webhook_config http_config`,
+      );
+    }
+    return undefined;
+  }
+  if ('bearerToken' in auth) return { bearerToken: readSecret(auth.bearerToken, 'deadMansSwitch.auth.bearerToken') };
+  return { basicAuth: { username: auth.basicAuth.username, password: readSecret(auth.basicAuth.password, 'deadMansSwitch.auth.basicAuth.password') } };
 }
 
 /** `secdr webhook`: receives Alertmanager's Watchdog on /watchdog and keeps the dead man's switch alive, until SIGINT/SIGTERM. */
@@ -50,6 +69,9 @@ export async function webhookCommand(client: Client, config: SecdrConfig): Promi
   console.log(
     `secdr webhook listening on ${server.url}/watchdog; heartbeats go to workflow "${dms.workflowId}" (window ${dms.windowSeconds} s)`,
   );
+  if (!dms.auth) {
+    console.warn('deadMansSwitch.auth is not configured: /watchdog accepts unauthenticated deliveries (loopback only); see docs/dead-mans-switch.md');
+  }
   if (!config.deadMansSwitch?.emergencyWebhook) {
     console.warn(
       'deadMansSwitch.emergencyWebhook is not configured: a silence will be detected but nobody can be paged; see docs/dead-mans-switch.md',

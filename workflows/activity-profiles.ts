@@ -92,6 +92,14 @@ export const profiles = {
       nonRetryableErrorTypes: [FailureType.InvalidInput],
     },
   },
+  /**
+   * One attempt whose typed outcome the workflow reads (a renewal while the CA is down must
+   * fail with CaUnavailable): a retry would only hide the outcome or turn it into a hang.
+   */
+  probe: {
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 1 },
+  },
   /** Reports, metrics and alerts: side channels that must not fail the procedure for long. */
   sideEffect: {
     startToCloseTimeout: '1 minute',

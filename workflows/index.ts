@@ -5,4 +5,5 @@ export { vaultSnapshotWorkflow } from './vault-snapshot';
 export { vaultRestoreWorkflow } from './vault-restore';
 export { deadMansSwitchWorkflow } from './dead-mans-switch';
 export { logFailoverWorkflow } from './log-failover';
+export { caOutageWorkflow } from './ca-outage';
 export { alertingDrillWorkflow } from './alerting-drill';

@@ -59,6 +59,10 @@ export const FailureType = {
   AlertNotDelivered: 'AlertNotDelivered',
   /** Alertmanager's API failed or refused a request; retryable. */
   AlertmanagerUnavailable: 'AlertmanagerUnavailable',
+  /** Nobody approved a drill that needs approval within its limit: it did not run. */
+  ApprovalTimedOut: 'ApprovalTimedOut',
+  /** One or more drills of a quarterly run failed or did not run; the report says which. */
+  DrillsFailed: 'DrillsFailed',
 } as const;
 
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
@@ -79,4 +83,6 @@ export const NON_RETRYABLE: FailureTypeName[] = [
   FailureType.ProcedureFailed,
   FailureType.AlertRouteSwallowed,
   FailureType.AlertNotDelivered,
+  FailureType.ApprovalTimedOut,
+  FailureType.DrillsFailed,
 ];

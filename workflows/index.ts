@@ -7,3 +7,4 @@ export { deadMansSwitchWorkflow } from './dead-mans-switch';
 export { logFailoverWorkflow } from './log-failover';
 export { caOutageWorkflow } from './ca-outage';
 export { alertingDrillWorkflow } from './alerting-drill';
+export { quarterlyDrillWorkflow } from './quarterly-drill';

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import type { Gauge } from 'prom-client';
 import type { SecdrConfig, StorageConfig } from './config/schema';
 import { drillLastSuccess, restoreLastVerified, snapshotLastSuccess } from './metrics';
+import { loadLastSuccess } from './procedure-outcomes';
+import type { RecordStore } from './storage/records';
 import { createStore, type SnapshotStore } from './storage/snapshot-store';
 
 /**
@@ -18,6 +20,8 @@ export interface BootstrapOptions {
   storeFor?: (cfg: StorageConfig) => SnapshotStore;
   /** Drill names to export. Default: DEFAULT_DRILLS. */
   drills?: readonly string[];
+  /** Builds the record store for a storage (last-success records); tests may substitute one. */
+  recordStoreFor?: (cfg: StorageConfig) => RecordStore;
   /** How long one storage listing may take, in milliseconds. Default 30000. */
   listTimeoutMs?: number;
 }
@@ -85,10 +89,11 @@ async function restoresFromReports(reportsDir: string): Promise<Map<string, numb
  *   across every configured storage; 0 when no storage holds one. A storage that cannot be listed is
  *   reported through `warn` and skipped; when none can be listed the cluster's gauge is left unset
  *   (and listed in `unknown`), since nothing is known about it.
- * - `secdr_restore_last_verified_timestamp_seconds{cluster}`: the newest verified restore report in
- *   `reportsDir` on this host, else 0. Restore successes are not persisted anywhere else yet.
- * - `secdr_drill_last_success_timestamp_seconds{drill}`: 0 for every drill in `drills` (drill
- *   successes are not persisted yet, so after a restart a drill reads as never run).
+ * - `secdr_restore_last_verified_timestamp_seconds{cluster}`: the last-success record of
+ *   vault-restore in the storage (written by the procedure frame on any host), or the newest
+ *   verified restore report in `reportsDir` on this host, whichever is newer; else 0.
+ * - `secdr_drill_last_success_timestamp_seconds{drill}`: the drill's last-success record in the
+ *   storage, else 0, for every drill in `drills`.
  *
  * A gauge that already holds a newer value is never lowered.
  */
@@ -128,12 +133,20 @@ export async function bootstrapFreshnessGauges(
     await raise(snapshotLastSuccess, { cluster }, newest);
   }
 
+  // Restores and drills: the last-success record the frame keeps in the storage (any host's),
+  // and for restores also this host's reports (written before the records existed).
+  const recorded = async (procedure: string, cluster?: string) => {
+    const rec = await withTimeout(loadLastSuccess(config.storage, procedure, cluster, warn, opts.recordStoreFor), timeoutMs, `reading the last ${procedure} success`).catch(
+      (err: unknown) => (warn(`metrics: ${err instanceof Error ? err.message : String(err)}`), undefined),
+    );
+    return rec ? Date.parse(rec.at) / 1000 : 0;
+  };
   const restores = await restoresFromReports(config.reportsDir);
   for (const cluster of config.clusters.map((c) => c.name)) {
-    await raise(restoreLastVerified, { cluster }, restores.get(cluster) ?? 0);
+    await raise(restoreLastVerified, { cluster }, Math.max(restores.get(cluster) ?? 0, await recorded('vault-restore', cluster)));
   }
   for (const drill of opts.drills ?? DEFAULT_DRILLS) {
-    await raise(drillLastSuccess, { drill }, 0);
+    await raise(drillLastSuccess, { drill }, await recorded(drill));
   }
   return result;
 }

@@ -1,7 +1,8 @@
 import { Runtime } from '@temporalio/worker';
 import type { SecdrConfig } from '../../lib/config/schema';
 import { freePort } from '../../lib/local-stack/ports';
-import { keepFreshnessGaugesBootstrapped } from '../../lib/metrics-bootstrap';
+import { DEFAULT_DRILLS, keepFreshnessGaugesBootstrapped } from '../../lib/metrics-bootstrap';
+import { drills } from '../../procedures';
 import { startMetricsServer } from '../../lib/metrics-server';
 import { connectWorkerConnection } from '../../lib/temporal/connect';
 import { newHostTaskQueue, setHostTaskQueue } from '../../lib/temporal/host-queue';
@@ -29,7 +30,7 @@ async function installRuntimeMetrics(): Promise<string | undefined> {
 export async function workerCommand(config: SecdrConfig): Promise<void> {
   const runtimeMetricsUrl = await installRuntimeMetrics();
   // Gauges first, then the endpoint: a scrape never sees a freshness gauge at a provisional value.
-  const bootstrap = keepFreshnessGaugesBootstrapped(config);
+  const bootstrap = keepFreshnessGaugesBootstrapped(config, { drills: [...new Set([...DEFAULT_DRILLS, ...drills().map((d) => d.name)])] });
   const first = await bootstrap.first;
   const metrics = await startMetricsServer(config.metrics.host, config.metrics.port, { runtimeMetricsUrl });
   console.log(

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Gauge } from 'prom-client';
 import { bootstrapFreshnessGauges } from '../../lib/metrics-bootstrap';
 import { drillLastSuccess, restoreLastVerified, snapshotLastSuccess } from '../../lib/metrics';
+import { saveLastSuccess } from '../../lib/procedure-outcomes';
 import { catalogEntry } from '../../lib/storage/catalog';
 import { createStore, type SnapshotStore } from '../../lib/storage/snapshot-store';
 import { testConfig } from '../harness/config';
@@ -139,5 +140,16 @@ describe('freshness gauges at worker start-up', () => {
       Date.parse('2026-11-19T04:10:00Z') / 1000,
       'the newest verified one; failed restores are no evidence',
     );
+  });
+
+  it('restores restore and drill freshness from the last-success records another worker left in the storage', async () => {
+    const storage = { name: 'rec', type: 'local' as const, dir: join(tmp.dir, 'records-store') };
+    const config = testConfig(tmp.dir, { clusters: [cluster('boot-five')], storage: [storage], reportsDir: join(tmp.dir, 'no-reports') });
+    await saveLastSuccess(config.storage, { procedure: 'vault-restore', cluster: 'boot-five', at: '2026-11-22T04:00:00.000Z', workflowId: 'w1' });
+    await saveLastSuccess(config.storage, { procedure: 'log-failover', at: '2026-11-20T10:00:00.000Z', workflowId: 'w2' });
+    await bootstrapFreshnessGauges(config, { warn: () => undefined, drills: ['log-failover', 'never-run-drill'] });
+    assert.equal(await value(restoreLastVerified, { cluster: 'boot-five' }), Date.parse('2026-11-22T04:00:00Z') / 1000);
+    assert.equal(await value(drillLastSuccess, { drill: 'log-failover' }), Date.parse('2026-11-20T10:00:00Z') / 1000);
+    assert.equal(await value(drillLastSuccess, { drill: 'never-run-drill' }), 0, 'a drill never run reads as never, not absent');
   });
 });

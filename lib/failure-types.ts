@@ -10,6 +10,10 @@ export const FailureType = {
   VaultNoActiveNode: 'VaultNoActiveNode',
   VaultSealed: 'VaultSealed',
   VaultUninitialized: 'VaultUninitialized',
+  /** A Vault address could not be reached; details.unreachable says why: dns, refused, timeout, tls. */
+  VaultUnreachable: 'VaultUnreachable',
+  /** The seal's KMS (transit, awskms) cannot be reached, so Vault cannot unseal; the message names the KMS address. */
+  SealKmsUnavailable: 'SealKmsUnavailable',
   /** The target of a restore is already initialised: refusing to overwrite it. */
   VaultAlreadyInitialized: 'VaultAlreadyInitialized',
   /** Vault answered 403: the credential's policy lacks a capability. */
@@ -72,6 +76,7 @@ export const NON_RETRYABLE: FailureTypeName[] = [
   FailureType.InvalidInput,
   FailureType.VaultAlreadyInitialized,
   FailureType.VaultPermissionDenied,
+  FailureType.SealKmsUnavailable,
   FailureType.SnapshotCorrupt,
   FailureType.SnapshotNotFound,
   FailureType.RetentionRefused,

@@ -3,6 +3,7 @@ import nodeVault from 'node-vault';
 import { fail, FailureType } from '../fail';
 import { readSecret } from '../config/load';
 import { noteSecret } from '../secret-registry';
+import { describeUnreachable } from './network-error';
 import type { VaultAuth } from '../config/schema';
 
 /** A node-vault client for Vault's JSON API; `caFile` pins TLS verification to that CA. */
@@ -25,7 +26,7 @@ interface VaultHttpError {
  * the message so a 403 says which capability on which path the policy lacks.
  * Vault's own error text is kept (it never contains secrets); request bodies are not.
  */
-export function vaultFailure(err: unknown, what: string, path: string, policyHint?: string): Error {
+export function vaultFailure(err: unknown, what: string, path: string, policyHint?: string, address?: string): Error {
   const e = err as VaultHttpError;
   const status = e.response?.statusCode;
   const detail = e.response?.body?.errors?.join('; ') || e.message || String(err);
@@ -39,7 +40,11 @@ export function vaultFailure(err: unknown, what: string, path: string, policyHin
   if (status === 503 && /sealed/i.test(detail)) {
     return fail(FailureType.VaultSealed, `${what}: Vault is sealed (${path}); unseal it or check the seal's KMS`, { path });
   }
-  return new Error(`${what}: ${path} answered ${status ?? 'no response'}: ${detail}`);
+  if (status === undefined) {
+    const why = describeUnreachable(err, address ?? path);
+    return fail(FailureType.VaultUnreachable, `${what}: ${why.message}`, { path, unreachable: why.kind, code: why.code });
+  }
+  return new Error(`${what}: ${path} answered ${status}: ${detail}`);
 }
 
 /** Logs in with the configured method; the token stays in the calling activity. */
@@ -55,6 +60,6 @@ export async function login(address: string, auth: VaultAuth, caFile: string | u
     noteSecret(res.auth.client_token, `${what}: Vault token from AppRole login`);
     return res.auth.client_token as string;
   } catch (err) {
-    throw vaultFailure(err, `${what}: AppRole login`, path);
+    throw vaultFailure(err, `${what}: AppRole login`, path, undefined, address);
   }
 }

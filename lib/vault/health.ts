@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { fail, FailureType } from '../fail';
+import { describeUnreachable, type UnreachableKind } from './network-error';
 
 export type NodeState = 'active' | 'standby' | 'perf-standby' | 'sealed' | 'uninitialized' | 'recovery' | 'unreachable';
 
@@ -10,7 +11,9 @@ export interface NodeHealth {
   status?: number;
   initialized?: boolean;
   sealed?: boolean;
+  /** When unreachable: the cause, with the address and the fix (lib/vault/network-error.ts). */
   error?: string;
+  unreachable?: UnreachableKind;
 }
 
 /**
@@ -39,7 +42,8 @@ export async function nodeHealth(address: string, caFile?: string, timeoutMs = 5
                   : 'unreachable';
     return { address: base, state, status: res.status, initialized: body.initialized, sealed: body.sealed };
   } catch (err) {
-    return { address: base, state: 'unreachable', error: (err as Error).message };
+    const why = describeUnreachable(err, base, timeoutMs);
+    return { address: base, state: 'unreachable', error: why.message, unreachable: why.kind };
   }
 }
 
@@ -48,7 +52,7 @@ export async function findActiveNode(cluster: string, nodes: string[], caFile?: 
   const health = await Promise.all(nodes.map((n) => nodeHealth(n, caFile)));
   const active = health.find((h) => h.state === 'active');
   if (active) return active.address;
-  const seen = health.map((h) => `${h.address}: ${h.state}${h.error ? ` (${h.error})` : ''}`).join(', ');
+  const seen = health.map((h) => (h.error ? h.error : `${h.address}: ${h.state}`)).join('; ');
   if (health.length > 0 && health.every((h) => h.state === 'uninitialized')) {
     throw fail(FailureType.VaultUninitialized, `cluster ${cluster}: no node is initialised (${seen}); initialise it or fix clusters[].nodes`);
   }
@@ -56,7 +60,7 @@ export async function findActiveNode(cluster: string, nodes: string[], caFile?: 
     throw fail(FailureType.VaultSealed, `cluster ${cluster}: sealed, no active node (${seen}); unseal it before snapshotting`);
   }
   throw fail(FailureType.VaultNoActiveNode, `cluster ${cluster}: no active node (${seen}); check the nodes' health`, {
-    nodes: health.map((h) => ({ address: h.address, state: h.state })),
+    nodes: health.map((h) => ({ address: h.address, state: h.state, unreachable: h.unreachable })),
   });
 }
 

@@ -26,6 +26,8 @@ for (const kind of ['openbao-pki', 'cfssl'] as const) {
     const tmp = tempDir(`pki-${kind}`);
     let ca: LocalCa;
     const endpoints: TlsEndpoint[] = [];
+    /** Endpoints only one test uses: not in the shared config. */
+    const others: TlsEndpoint[] = [];
     let config: SecdrConfig;
     let trustStore: string;
     let plain: Server;
@@ -59,10 +61,11 @@ for (const kind of ['openbao-pki', 'cfssl'] as const) {
     });
 
     after(async () => {
-      await Promise.all(endpoints.map((e) => e.close()));
+      // The CA first: it runs detached (the platform adapter's), so nothing else would stop it.
+      await ca?.stop();
+      await Promise.all([...endpoints, ...others].map((e) => e.close()));
       plain?.closeAllConnections();
       await new Promise((r) => plain?.close(r));
-      await ca?.stop();
       tmp.cleanup();
     });
 
@@ -112,6 +115,15 @@ for (const kind of ['openbao-pki', 'cfssl'] as const) {
     it('names the endpoint and the fix when it does not speak TLS', async () => {
       const bad = configWith({ endpoints: [{ name: 'plain-http', address: `127.0.0.1:${plainPort}` }] });
       await rejectsWith(createPkiActivities(bad).inventoryCertificates(), 'EndpointNoTls', /endpoint plain-http \(caOutage\.endpoints\[0\], 127\.0\.0\.1:\d+\)/, /the TLS handshake failed: wrong version number/, /TLS port/);
+    });
+
+    it('names the endpoint and the fix when it serves an expired certificate', async () => {
+      // cfssl backdates notBefore by 5 minutes, so its 5 s profile is expired on issue; OpenBao's 2 s ttl after a short wait.
+      const expired = await startTlsEndpoint({ name: 'expired', dir: join(tmp.dir, 'endpoints'), ...(await ca.issue(['localhost'], kind === 'cfssl' ? '5s' : '2s')) });
+      others.push(expired);
+      await new Promise((r) => setTimeout(r, 3000));
+      const bad = configWith({ endpoints: [{ name: 'expired', address: expired.address }] });
+      await rejectsWith(createPkiActivities(bad).inventoryCertificates(), 'CertificateExpired', /endpoint expired \(caOutage\.endpoints\[0\], 127\.0\.0\.1:\d+\): serves certificate serial \w+ that expired at /, /renew and install it/);
     });
 
     it('names the field and the fix when the CA address is wrong', async () => {

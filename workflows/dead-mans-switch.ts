@@ -1,5 +1,4 @@
 import {
-  ApplicationFailure,
   condition,
   continueAsNew,
   defineQuery,
@@ -11,7 +10,8 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { createEmergencyWebhookActivities, EmergencyPage } from '../activities/emergency-webhook';
-import { FailureType } from '../lib/failure-types';
+import { fail, FailureType, failureMessage } from '../lib/fail';
+import { runProcedure, type Procedure } from './frame';
 
 /**
  * Activity options for the emergency page: a side channel like `profiles.sideEffect`, but it must get
@@ -84,8 +84,6 @@ export const deadMansSwitchStatusQuery = defineQuery<DeadMansSwitchStatus>('stat
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const seconds = (fromIso: string, toMs: number) => Math.round((toMs - Date.parse(fromIso)) / 1000);
-const message = (err: unknown) =>
-  err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
 
 /**
  * Dead man's switch. Alertmanager sends the always-firing Watchdog every minute to `secdr webhook`,
@@ -95,19 +93,25 @@ const message = (err: unknown) =>
  * continuing as new to keep its history bounded; the state (paging or not, last heartbeat) carries over.
  */
 export async function deadMansSwitchWorkflow(input: DeadMansSwitchInput): Promise<never> {
+  let status: () => DeadMansSwitchStatus = () => ({ ...emptyState(), windowSeconds: input.windowSeconds, heartbeatsThisRun: 0 });
+  await runProcedure({ procedure: 'dead-mans-switch', statusExtra: () => ({ ...status() }) }, {}, async (p) => {
+    await watch(input, p, (get) => void (status = get));
+  });
+  // Unreachable: the watch loop only ends by failing or continuing as new.
+  throw fail(FailureType.InvalidInput, "the dead man's switch stopped watching");
+}
+
+const emptyState = (): DeadMansSwitchState => ({ watchingSince: iso(Date.now()), paging: false, heartbeats: 0, pagesFiring: 0, pagesResolved: 0, run: 1 });
+
+/** The watch loop; `expose` hands the frame the live status for its `status` query. */
+async function watch(input: DeadMansSwitchInput, p: Procedure, expose: (get: () => DeadMansSwitchStatus) => void): Promise<void> {
   if (!(input.windowSeconds > 0)) {
-    throw ApplicationFailure.create({
-      type: FailureType.InvalidInput,
-      nonRetryable: true,
-      message: `windowSeconds must be a positive number of seconds, got ${input.windowSeconds}; set deadMansSwitch.windowSeconds in the config`,
-    });
+    throw fail(FailureType.InvalidInput, `windowSeconds must be a positive number of seconds, got ${input.windowSeconds}; set deadMansSwitch.windowSeconds in the config`);
   }
   const windowMs = input.windowSeconds * 1000;
   const maxPerRun = input.maxHeartbeatsPerRun ?? 500;
   const retryMs = (input.retryPageSeconds ?? Math.min(input.windowSeconds, 60)) * 1000;
-  const state: DeadMansSwitchState = input.state
-    ? { ...input.state, run: input.state.run + 1 }
-    : { watchingSince: iso(Date.now()), paging: false, heartbeats: 0, pagesFiring: 0, pagesResolved: 0, run: 1 };
+  const state: DeadMansSwitchState = input.state ? { ...input.state, run: input.state.run + 1 } : emptyState();
   let received = 0;
   let handled = 0;
 
@@ -118,20 +122,18 @@ export async function deadMansSwitchWorkflow(input: DeadMansSwitchInput): Promis
     state.lastHeartbeatAt = iso(Date.now());
     state.lastHeartbeatReceivedAt = typeof hb.receivedAt === 'string' ? hb.receivedAt.slice(0, 40) : undefined;
   });
-  setHandler(deadMansSwitchStatusQuery, () => ({
-    ...state,
-    windowSeconds: input.windowSeconds,
-    heartbeatsThisRun: received,
-  }));
+  expose(() => ({ ...state, windowSeconds: input.windowSeconds, heartbeatsThisRun: received }));
+  p.phase(`watching: page after ${input.windowSeconds} s without a Watchdog heartbeat`);
 
   const newHeartbeat = () => received !== handled;
-  const page = async (p: EmergencyPage): Promise<boolean> => {
+  const page = async (pg: EmergencyPage): Promise<boolean> => {
     try {
-      await sendEmergencyPage(p);
+      await p.step(`page the emergency webhook (${pg.status})`, () => sendEmergencyPage(pg));
       state.lastPageError = undefined;
+      p.phase(pg.status === 'firing' ? 'paging: Watchdog silent' : `watching: page after ${input.windowSeconds} s without a Watchdog heartbeat`);
       return true;
     } catch (err) {
-      state.lastPageError = `${p.status} page not delivered: ${message(err)}`;
+      state.lastPageError = `${pg.status} page not delivered: ${failureMessage(err)}`;
       log.error(`dead man's switch: ${state.lastPageError}`);
       return false;
     }

@@ -2,6 +2,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  ContinueAsNew,
   defineQuery,
   isCancellation,
   proxyActivities,
@@ -55,6 +56,8 @@ export interface ProcedureDef {
   breachAlert?: { alertname: string; labels: Record<string, string>; summary: (slo: SloTimer) => string };
   /** First line of the failure a failed procedure throws; the report's error follows. */
   failurePrefix?: string;
+  /** Procedure-specific fields added to every `status` query answer (read at query time). */
+  statusExtra?: () => Record<string, unknown>;
 }
 
 /** What a procedure body sees: its runbook steps, undos, SLO timers and report fields. */
@@ -115,6 +118,7 @@ export async function runProcedure<X extends object>(
   let closed = false;
   setHandler(statusQuery, () => ({
     ...status,
+    ...def.statusExtra?.(),
     step: log.current?.name,
     slos: timers.map((t) => t.result()),
     pendingUndos: undos.pending,
@@ -175,6 +179,8 @@ export async function runProcedure<X extends object>(
     await body(p);
     report.outcome = def.successOutcome ?? 'succeeded';
   } catch (err) {
+    // A long-running procedure continuing as new is not finished: its state travels on, nothing is undone.
+    if (err instanceof ContinueAsNew) throw err;
     error = err;
     report.outcome = isCancellation(err) ? 'cancelled' : 'failed';
     report.error = failureMessage(err);

@@ -2,6 +2,8 @@ import type { ProcedureEntry } from './types';
 import { vaultRestore } from './vault-restore';
 import { logFailover } from './log-failover';
 import { caOutage } from './ca-outage';
+import { alerting } from './alerting';
+import { quarterly } from './quarterly';
 import { vaultSnapshot } from './vault-snapshot';
 
 export type { ProcedureEntry, ProcedureOption } from './types';
@@ -11,7 +13,7 @@ export type { ProcedureEntry, ProcedureOption } from './types';
  * file in procedures/ plus its workflow in workflows/) and it gets its CLI command, its
  * Schedule and its freshness gauge.
  */
-export const registry: ProcedureEntry[] = [vaultSnapshot, vaultRestore, logFailover, caOutage] as ProcedureEntry[];
+export const registry: ProcedureEntry[] = [vaultSnapshot, vaultRestore, logFailover, caOutage, alerting, quarterly] as ProcedureEntry[];
 
 export function procedureByName(name: string): ProcedureEntry | undefined {
   return registry.find((p) => p.name === name);

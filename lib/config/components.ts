@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { name } from './primitives';
 
-const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes (max 63)');
 const argv = z.array(z.string().min(1)).min(1, 'give the command as an argument array, e.g. ["systemctl", "stop", "loki"]');
 
 /** How a component is stopped and started: one adapter per component (lib/platform/). */

@@ -1,12 +1,7 @@
 import { z } from 'zod';
-import type { SecretRef } from './schema';
-import * as schema from './schema';
+import { name, secretRef } from './primitives';
 
-// schema.ts imports this file to add the section; the shared secretRef is read lazily
-// (at parse time) so the circular import is harmless.
-const secretRef = z.lazy(() => schema.secretRef) as unknown as z.ZodType<SecretRef>;
 
-const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes (max 63)');
 const baseUrl = z.string().regex(/^https?:\/\/[^\s/]+(:\d+)?\/?$/, 'must be a base URL like http://victorialogs:9428');
 
 /** One log backend the shipper writes to, and how the drill queries it and stops it. */

@@ -1,12 +1,7 @@
 import { z } from 'zod';
-import type { VaultAuth } from './schema';
-import * as schema from './schema';
+import { name, vaultAuth } from './primitives';
 
-// schema.ts imports this file to add the section; the shared vaultAuth is read
-// lazily (at parse time) so the circular import is harmless.
-const vaultAuth = z.lazy(() => schema.vaultAuth) as unknown as z.ZodType<VaultAuth>;
 
-const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes (max 63)');
 const baseUrl = z.string().regex(/^https?:\/\/[^\s/]+(:\d+)?\/?$/, 'must be a base URL like https://ca.example:8200');
 const hostPort = z
   .string()

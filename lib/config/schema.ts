@@ -4,35 +4,10 @@ import { alertingDrillConfig, quarterlyDrillConfig } from './drills';
 import { caOutageConfig } from './pki';
 import { checkLogPipelineRefs, logPipelineConfig } from './log-pipeline';
 
-// Secrets are never written in the config: it names a file or an environment
-// variable, read by the worker when it needs the credential.
-export const secretRef = z
-  .object({
-    file: z.string().min(1).optional().describe('path of a file holding the value'),
-    env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name like VAULT_TOKEN').optional(),
-  })
-  .strict()
-  .refine((r) => (r.file ? 1 : 0) + (r.env ? 1 : 0) === 1, {
-    message: 'give exactly one of `file` or `env` (secrets are never written inline)',
-  });
-export type SecretRef = z.infer<typeof secretRef>;
+import { httpUrl, name, secretRef, vaultAuth } from './primitives';
 
-const httpUrl = z.string().regex(/^https?:\/\/[^\s/]+(:\d+)?\/?$/, 'must be a base URL like https://vault-0.example:8200');
+export { secretRef, vaultAuth, type SecretRef, type VaultAuth } from './primitives';
 
-export const vaultAuth = z.discriminatedUnion('method', [
-  z.object({ method: z.literal('token'), token: secretRef }).strict(),
-  z
-    .object({
-      method: z.literal('approle'),
-      mount: z.string().default('approle'),
-      roleId: secretRef,
-      secretId: secretRef,
-    })
-    .strict(),
-]);
-export type VaultAuth = z.infer<typeof vaultAuth>;
-
-const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes (max 63)');
 
 const cluster = z
   .object({
@@ -92,6 +67,13 @@ const restoreTarget = z
     address: httpUrl,
     caFile: z.string().optional(),
     seal: z.enum(['auto', 'shamir']),
+    /**
+     * Auto-unseal only: the KMS the target's seal uses, checked before the restore so an
+     * unreachable one fails at once (SealKmsUnavailable) instead of waiting for the hard limit.
+     * `transit`: the Vault/OpenBao holding the transit key (must answer active);
+     * `awskms`: the KMS endpoint (any HTTP answer counts as reachable).
+     */
+    kms: z.object({ type: z.enum(['transit', 'awskms']), address: httpUrl, caFile: z.string().optional() }).strict().optional(),
     /** Shamir only: shares and threshold used when initialising the fresh target. */
     shamir: z.object({ shares: z.number().int().min(1), threshold: z.number().int().min(1) }).strict().optional(),
     /** Least-privilege credential that exists in the restored data (not a root token). */

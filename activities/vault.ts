@@ -7,7 +7,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Client as PgClient } from 'pg';
 import { cancellationSignal, heartbeat } from './activity-context';
 import { clusterNamed, targetNamed } from '../lib/config/lookup';
-import type { SecdrConfig } from '../lib/config/schema';
+import type { RestoreTarget, SecdrConfig } from '../lib/config/schema';
 import { fail, FailureType } from '../lib/fail';
 import { noteSecret } from '../lib/secret-registry';
 import { login, vaultApi, vaultFailure } from '../lib/vault/client';
@@ -142,6 +142,23 @@ function safeJson(text: string): { errors?: string[] } {
 }
 
 /** Vault activities; credentials are read from the worker's config inside each call. */
+/**
+ * An auto-unseal target whose KMS cannot be reached cannot initialise or unseal: say so
+ * at once, naming the KMS, instead of waiting for the restore's hard limit.
+ */
+async function assertKmsReachable(targetName: string, kms: NonNullable<RestoreTarget['kms']>): Promise<void> {
+  const h = await nodeHealth(kms.address, kms.caFile, 5000);
+  const ok = kms.type === 'awskms' ? h.state !== 'unreachable' : h.state === 'active' || h.state === 'standby' || h.state === 'perf-standby';
+  if (ok) return;
+  const why = h.state === 'unreachable' ? (h.error ?? 'unreachable') : `${kms.address} answers ${h.state}`;
+  throw fail(
+    FailureType.SealKmsUnavailable,
+    `target ${targetName}: its seal's KMS (${kms.type}) at ${kms.address} is unavailable (${why}); the target cannot initialise or unseal without it. ` +
+      'Restore into a target whose seal uses a reachable copy of the key (a replica KMS in another region, docs/runbooks/vault-restore.md), or into a Shamir-sealed target',
+    { kms: kms.address, unreachable: h.unreachable ?? h.state },
+  );
+}
+
 export function createVaultActivities(config: SecdrConfig) {
   return {
     /** The cluster's active node; typed failures for sealed/uninitialised/no leader. */
@@ -199,6 +216,7 @@ export function createVaultActivities(config: SecdrConfig) {
       rejected: { key: string; reason: string }[];
     }> {
       const target = targetNamed(config, input.target);
+      if (target.kms) await assertKmsReachable(target.name, target.kms);
       const health = await nodeHealth(target.address, target.caFile);
       if (health.state === 'unreachable') throw new Error(`target ${target.name} (${target.address}) is unreachable: ${health.error ?? health.status}`);
       if (health.initialized) {

@@ -23,6 +23,17 @@ export interface OpenBaoOptions {
   staticSealKeyFile?: string;
   /** API address of a node to join via raft `retry_join`. */
   joinAddress?: string;
+  /** Auto-unseal through another OpenBao's transit engine (a KMS stand-in: openbao-kms.ts). Overrides the static seal. */
+  transitSeal?: TransitSeal;
+}
+
+/** Where a transit seal finds its key; the token goes in the server's environment, never its config file. */
+export interface TransitSeal {
+  address: string;
+  token: string;
+  keyName: string;
+  /** Mount path of the transit engine, with a trailing slash. */
+  mountPath: string;
 }
 
 /** Writes a 32-byte AES key for the static seal. Every node of a cluster and its DR target share it. */
@@ -56,7 +67,16 @@ export async function startOpenBao(opts: OpenBaoOptions): Promise<OpenBaoNode> {
     '  prometheus_retention_time = "60s"',
     '  disable_hostname = true',
     '}',
-    ...(opts.staticSealKeyFile
+    ...(opts.transitSeal
+      ? [
+          'seal "transit" {',
+          `  address = "${opts.transitSeal.address}"`,
+          `  key_name = "${opts.transitSeal.keyName}"`,
+          `  mount_path = "${opts.transitSeal.mountPath}"`,
+          '  disable_renewal = "true"',
+          '}',
+        ]
+      : opts.staticSealKeyFile
       ? ['seal "static" {', '  current_key_id = "local-1"', `  current_key = "file://${opts.staticSealKeyFile}"`, '}']
       : []),
   ].join('\n');
@@ -66,7 +86,7 @@ export async function startOpenBao(opts: OpenBaoOptions): Promise<OpenBaoNode> {
     name: `openbao ${opts.nodeId}`,
     command: bao,
     args: ['server', `-config=${configFile}`],
-    env: { PATH: process.env.PATH, HOME: dataDir },
+    env: { PATH: process.env.PATH, HOME: dataDir, ...(opts.transitSeal ? { BAO_TOKEN: opts.transitSeal.token, VAULT_TOKEN: opts.transitSeal.token } : {}) },
     logFile: join(dataDir, 'server.log'),
   }).start();
   await waitFor(

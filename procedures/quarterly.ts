@@ -1,16 +1,15 @@
 import { quarterlyDrillDefaults } from '../lib/config/drills';
 import type { SecdrConfig } from '../lib/config/schema';
 import type { QuarterlyDrillInput, QuarterlyDrillReport } from '../workflows/quarterly-drill';
-// A cycle with ./index (which lists this entry): procedureByName is only called at run time.
-import { procedureByName } from './index';
+import { quarterlyMember } from './quarterly-members';
 import { idStamp, type ProcedureEntry } from './types';
 
 /** Each configured drill's own input, built by its registry entry, as the quarterly drill's children get it. */
 function childInputs(config: SecdrConfig): QuarterlyDrillInput['drills'] {
   const q = config.quarterlyDrill ?? quarterlyDrillDefaults;
   return q.drills.map((name, i) => {
-    const entry = procedureByName(name);
-    if (!entry) throw new Error(`quarterlyDrill.drills[${i}]: "${name}" is not a registered procedure in this secdr version; remove it from the list`);
+    const entry = quarterlyMember(name);
+    if (!entry) throw new Error(`quarterlyDrill.drills[${i}]: "${name}" is not a drill the quarterly drill can run (vault-restore, log-failover, ca-outage, alerting); remove it from the list`);
     try {
       return { name, workflowType: entry.workflowType, input: entry.input(config, {}) };
     } catch (err) {

@@ -25,6 +25,8 @@ export interface TemporalDevServerOptions {
   /** Fixed gRPC port (e.g. 7233 for `secdr dev`); a free one when absent. */
   port?: number;
   uiPort?: number;
+  /** More `start-dev` flags, e.g. `['--dynamic-config-value', 'system.enableActivityEagerExecution=false']`. */
+  extraArgs?: string[];
 }
 
 /** The Temporal CLI's dev server, with history in a SQLite file in `dir`. */
@@ -49,6 +51,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     '--log-level',
     'warn',
     ...SEARCH_ATTRIBUTE_FLAGS.flatMap((sa) => ['--search-attribute', sa]),
+    ...(opts.extraArgs ?? []),
   ];
   if (opts.ui) {
     args.push('--ui-ip', '127.0.0.1', '--ui-port', String(uiPort));

@@ -1,0 +1,214 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import type { ProcedureReport } from '../../lib/reports/types';
+import type { ProcedureStatus } from '../../workflows/frame';
+import { statusQuery } from '../../workflows/frame';
+import { groupAlive, startWorkerProcess, type WorkerProcess, type WorkerProcessOptions } from './worker-process';
+
+type PendingActivity = temporal.api.workflow.v1.IPendingActivityInfo;
+const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
+
+/** What a kill point sees while the run goes on. */
+export interface RunView {
+  status?: ProcedureStatus;
+  pending: PendingActivity[];
+}
+
+/** Where in a run the worker host dies. */
+export interface KillPoint {
+  /** For test names and messages: `step 3 "init target and force-restore"`. */
+  label: string;
+  reached(view: RunView): boolean;
+}
+
+/** As soon as the status query shows step `index` (0-based, in runbook order) started. */
+export const atStep = (index: number, name: string): KillPoint => ({
+  label: `step ${index + 1} "${name}" starts`,
+  reached: (v) => (v.status?.steps.length ?? 0) > index,
+});
+
+/** As soon as an activity of this type is pending (the frame's epilogue activities are not steps). */
+export const atActivity = (activityType: string): KillPoint => ({
+  label: `the epilogue's ${activityType} is scheduled`,
+  reached: (v) => v.pending.some((a) => a.activityType?.name === activityType),
+});
+
+/**
+ * In the middle of a streaming activity: it has started on a worker and heartbeated. The
+ * streaming activities heartbeat their byte count from the first chunk on, so a heartbeat
+ * means bytes are flowing; the kill then cuts the stream.
+ */
+export const midStream = (activityType: string): KillPoint => ({
+  label: `in the middle of ${activityType}'s stream`,
+  reached: (v) => v.pending.some((a) => a.activityType?.name === activityType && a.state === STARTED && (a.heartbeatDetails?.payloads?.length ?? 0) > 0),
+});
+
+/**
+ * The worker hosts of a test: every one a real `secdr worker` process with its own config,
+ * staging directory and metrics port. A replacement host is started *before* a kill (its
+ * workflow bundling takes tens of seconds on a loaded machine, and a real replacement host
+ * is typically already up), so the recovery measured is Temporal's: sticky-queue and
+ * activity timeouts, host queues, retries.
+ */
+export class WorkerPool {
+  readonly started: WorkerProcess[] = [];
+  private readonly starting = new Set<Promise<WorkerProcess>>();
+  private n = 0;
+
+  constructor(private readonly opts: Omit<WorkerProcessOptions, 'name'> & { prefix: string }) {}
+
+  get live(): WorkerProcess[] {
+    return this.started.filter((w) => w.process.alive);
+  }
+
+  /** Starts one more worker host (new name, new empty staging directory). */
+  add(): Promise<WorkerProcess> {
+    const p = startWorkerProcess({ ...this.opts, name: `${this.opts.prefix}-${++this.n}` }).then((w) => {
+      this.started.push(w);
+      return w;
+    });
+    this.starting.add(p);
+    void p.finally(() => this.starting.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  /** Waits until `size` live workers poll, starting the missing ones. */
+  async ready(size: number): Promise<WorkerProcess[]> {
+    await Promise.all([...this.starting]);
+    const missing = size - this.live.length;
+    await Promise.all(Array.from({ length: Math.max(0, missing) }, () => this.add()));
+    return this.live;
+  }
+
+  byIdentity(identity: string): WorkerProcess | undefined {
+    return this.started.find((w) => w.identities.has(identity));
+  }
+
+  /** Stops every worker host and asserts none of their processes is left running. */
+  async stopAll(): Promise<void> {
+    await Promise.allSettled([...this.starting]);
+    await Promise.all(this.started.map((w) => w.process.stop()));
+    const left = this.started.filter((w) => w.process.pid !== undefined && groupAlive(w.process.pid));
+    assert.deepEqual(left.map((w) => w.name), [], 'no worker process left running');
+  }
+
+  /** Every worker host's process group is gone (checked by pid group, so tsx's node child counts). */
+  assertNoneRunning(pgids: number[]): void {
+    const left = pgids.filter((g) => groupAlive(g));
+    assert.deepEqual(left, [], `process groups still running: ${left.join(', ')}`);
+  }
+}
+
+export interface CrashRun {
+  point: string;
+  /** Names of the worker hosts killed. */
+  killed: string[];
+  /** Whether the activity in flight at the kill was cut (it was started on a killed host). */
+  cutActivity?: string;
+  outcome: ProcedureReport['outcome'];
+  report: ProcedureReport;
+  error?: string;
+  /** Wall seconds from the kill to the run's end. */
+  recoverySeconds: number;
+  handle: WorkflowHandle;
+}
+
+/**
+ * Starts a run, waits until it reaches `point`, SIGKILLs the worker host(s) serving it (the
+ * one running the activity in flight and the one holding the workflow's sticky cache),
+ * starts replacements, and waits for the run to end. Returns the report whether the run
+ * succeeded or failed (a failed procedure carries its report in the ProcedureFailed details).
+ */
+export async function runAndKill(opts: {
+  client: Client;
+  pool: WorkerPool;
+  start: () => Promise<WorkflowHandle>;
+  point: KillPoint;
+  /** Live workers before the run (the one that takes it and a standby). Default 2. */
+  workers?: number;
+  timeoutMs?: number;
+}): Promise<CrashRun> {
+  const { pool, point } = opts;
+  await pool.ready(opts.workers ?? 2);
+  const handle = await opts.start();
+  let view: RunView = { pending: [] };
+  for (;;) {
+    const desc = await handle.describe();
+    if (desc.status.name !== 'RUNNING') {
+      throw new Error(`${handle.workflowId} ended (${desc.status.name}) before the kill point (${point.label}) was reached; last status: ${JSON.stringify(view.status?.steps.map((s) => s.name))}`);
+    }
+    view = { pending: desc.raw.pendingActivities ?? [], status: await handle.query(statusQuery).catch(() => view.status) };
+    if (point.reached(view)) break;
+    await sleep(100);
+  }
+
+  // The hosts serving the run: the one running the activity in flight, and the one that
+  // completed the workflow's last task (its sticky cache holds the workflow).
+  const identities = new Set<string>();
+  let cutActivity: string | undefined;
+  for (const a of view.pending) {
+    if (a.state === STARTED && a.lastWorkerIdentity) {
+      identities.add(a.lastWorkerIdentity);
+      cutActivity = a.activityType?.name ?? undefined;
+    }
+  }
+  const history = await handle.fetchHistory();
+  const lastTask = [...(history.events ?? [])].reverse().find((e) => e.workflowTaskCompletedEventAttributes?.identity);
+  if (lastTask) identities.add(lastTask.workflowTaskCompletedEventAttributes!.identity!);
+  const victims = [...identities].map((i) => pool.byIdentity(i)).filter((w): w is WorkerProcess => w !== undefined && w.process.alive);
+  assert.ok(victims.length > 0, `no live worker host matches the identities serving ${handle.workflowId}: ${[...identities].join(', ')}`);
+  const killedAt = Date.now();
+  await Promise.all(victims.map((w) => w.kill()));
+  // Replacement hosts for the next run (and for this one, when no standby is left).
+  for (let i = 0; i < victims.length; i++) void pool.add().catch(() => undefined);
+
+  const result = await Promise.race([
+    settle(handle),
+    sleep(opts.timeoutMs ?? 360_000).then(() => {
+      throw new Error(`${handle.workflowId} did not end within ${(opts.timeoutMs ?? 360_000) / 1000} s after the kill at ${point.label}`);
+    }),
+  ]);
+  return {
+    point: point.label,
+    killed: victims.map((w) => w.name),
+    cutActivity,
+    ...result,
+    recoverySeconds: Math.round((Date.now() - killedAt) / 100) / 10,
+    handle,
+  };
+}
+
+/** The run's report, from its result or from the ProcedureFailed failure that carries it. */
+export async function settle(handle: WorkflowHandle): Promise<{ outcome: ProcedureReport['outcome']; report: ProcedureReport; error?: string }> {
+  try {
+    const report = (await handle.result()) as ProcedureReport;
+    return { outcome: report.outcome, report };
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    const cause = err.cause;
+    const report = cause instanceof ApplicationFailure ? (cause.details?.[0] as ProcedureReport | undefined) : undefined;
+    if (!report) throw new Error(`${handle.workflowId} failed without a report (not through the frame): ${cause?.message ?? err.message}`);
+    return { outcome: report.outcome, report, error: cause!.message };
+  }
+}
+
+/**
+ * The bar for a killed run: it completed, or it failed cleanly (an error that says what
+ * failed), and every undo it registered was run (`done`) or settled (`not needed`): none
+ * failed and none is left pending.
+ */
+export async function assertEndedCleanly(run: CrashRun, success: ProcedureReport['outcome']): Promise<void> {
+  const { report } = run;
+  const where = `${run.point} (killed ${run.killed.join(', ')}): ${run.error ?? report.outcome}; compensations ${JSON.stringify(report.compensations)}`;
+  assert.ok(report.outcome === success || report.outcome === 'failed', where);
+  if (report.outcome === 'failed') {
+    assert.ok(run.error && run.error.length > 20 && !/undefined|\[object Object\]/.test(run.error), `a failure must say what failed: ${where}`);
+  }
+  for (const c of report.compensations) assert.ok(c.outcome === 'done' || c.outcome === 'not needed', `undo "${c.name}" ${c.outcome}: ${where}`);
+  assert.ok(report.reportFiles?.json, `the report was written: ${where}`);
+  const status = await run.handle.query(statusQuery);
+  assert.deepEqual(status.pendingUndos, [], `no undo left pending: ${where}`);
+}

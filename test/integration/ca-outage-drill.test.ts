@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -41,6 +42,7 @@ describe('CA-outage drill on a real Temporal dev server, real CAs and real TLS e
   let client: Client;
   const rigs: Rig[] = [];
   const workers: ManagedProcess[] = [];
+  let crash: { configFile: string } | undefined;
 
   async function rig(name: string, ca: LocalCa, overrides: Record<string, unknown> = {}): Promise<Rig> {
     const dir = join(tmp.dir, name);
@@ -236,5 +238,26 @@ describe('CA-outage drill on a real Temporal dev server, real CAs and real TLS e
     );
     assert.ok(identities.size >= 2, `task identities: ${[...identities].join(', ')}`);
     assert.ok(existsSync(report.reportFiles!.json));
+    crash = { configFile };
+  });
+
+  it('`secdr drill ca-outage --wait --json` runs the drill from the CLI (exit 0, JSON report); bad options exit 2 naming the option', async () => {
+    assert.ok(crash, 'needs the worker of the previous test');
+    const secdr = (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+        execFile(join(repo, 'node_modules', '.bin', 'tsx'), [join(repo, 'scripts', 'secdr.ts'), '--config', crash!.configFile, ...args], { cwd: repo, env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: 'default' } }, (err, stdout, stderr) =>
+          done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+    const ok = await secdr(['drill', 'ca-outage', '--wait', '--json']);
+    assert.equal(ok.code, 0, ok.stderr);
+    const report = JSON.parse(ok.stdout) as CaOutageReport;
+    assert.equal(report.procedure, 'ca-outage');
+    assert.equal(report.outcome, 'succeeded');
+    assert.equal(report.details.failureType, 'CaUnavailable');
+    assert.ok(report.details.renewalRecoverySeconds! >= 0);
+    const bad = await secdr(['drill', 'ca-outage', '--hold-seconds', 'soon']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--hold-seconds soon: give a whole number of seconds/);
   });
 });

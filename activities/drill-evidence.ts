@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecdrConfig } from '../lib/config/schema';
 import { fail, FailureType } from '../lib/fail';
-import { evidenceId, loadEvidence, storeEvidence, type EvidenceEntry } from '../lib/reports/evidence';
+import { applyEvidenceRetention, evidenceId, loadEvidence, storeEvidence, type EvidenceEntry } from '../lib/reports/evidence';
 import { drillReports, mergeDrillReports, type DrillResult, type QuarterlyParent } from '../lib/reports/merge';
 import type { ProcedureReport } from '../lib/reports/types';
 
@@ -13,14 +13,20 @@ import type { ProcedureReport } from '../lib/reports/types';
  */
 export function createDrillEvidenceActivities(config: SecdrConfig) {
   return {
-    async storeDrillEvidence(input: { parent: QuarterlyParent; drills: DrillResult[] }): Promise<{ entry: EvidenceEntry; comparedWith?: string; localFiles: { json: string; markdown: string; html: string; junit: string } }> {
+    async storeDrillEvidence(input: { parent: QuarterlyParent; drills: DrillResult[] }): Promise<{
+      entry: EvidenceEntry;
+      comparedWith?: string;
+      localFiles: { json: string; markdown: string; html: string; junit: string };
+      retention: { storage: string; deleted: string[] }[];
+    }> {
       const merged = mergeDrillReports(input.parent, input.drills);
       const { entry, report, rendered } = await storeEvidence(config.storage, merged, drillReports(input.drills, input.parent.finishedAt));
       await mkdir(config.reportsDir, { recursive: true, mode: 0o700 });
       const base = join(config.reportsDir, `${evidenceId(merged.workflowId)}`);
       const localFiles = { json: `${base}.json`, markdown: `${base}.md`, html: `${base}.html`, junit: `${base}.junit.xml` };
       for (const k of Object.keys(localFiles) as (keyof typeof localFiles)[]) await writeFile(localFiles[k], rendered[k], { mode: 0o600 });
-      return { entry, comparedWith: report.comparison?.previousWorkflowId, localFiles };
+      const retention = await applyEvidenceRetention(config.storage, config.retention, new Date());
+      return { entry, comparedWith: report.comparison?.previousWorkflowId, localFiles, retention };
     },
 
     /** The drills of an earlier quarterly run, for `secdr drill rerun`: which passed, with their reports. */

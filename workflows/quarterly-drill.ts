@@ -95,7 +95,9 @@ export async function quarterlyDrillWorkflow(input: QuarterlyDrillInput): Promis
             },
             drills: results,
           }),
-        (r) => `${r.entry.files.json.path} sha256 ${r.entry.files.json.sha256.slice(0, 12)}…${r.comparedWith ? `, compared with ${r.comparedWith}` : ', no previous run'}`,
+        (r) =>
+          `${r.entry.files.json.path} sha256 ${r.entry.files.json.sha256.slice(0, 12)}…${r.comparedWith ? `, compared with ${r.comparedWith}` : ', no previous run'}` +
+          `${r.retention.some((x) => x.deleted.length) ? `; retention removed ${r.retention.flatMap((x) => x.deleted).join(', ')}` : ''}`,
       );
       Object.assign(d, { evidence: stored.entry, comparedWith: stored.comparedWith, localFiles: stored.localFiles });
     };

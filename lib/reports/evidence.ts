@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { StorageConfig } from '../config/schema';
+import type { RetentionPolicy } from '../config/schema';
 import { createRecordStore, type RecordStore } from '../storage/records';
+import { planRetention } from '../storage/retention';
+import type { SnapshotMeta } from '../storage/snapshot-store';
 import { compareReports } from './compare';
 import { renderReportHtml } from './html';
 import { renderJunitXml } from './junit';
@@ -37,9 +40,12 @@ export interface EvidenceEntry {
 export const evidenceId = (workflowId: string) => workflowId.toLowerCase().replace(/[^a-z0-9._-]/g, '-');
 const catalogPath = (workflowId: string) => `drills/catalog/${evidenceId(workflowId)}.json`;
 
-/** Every catalogued drill run in the first storage that answers, newest first. */
+/** Every catalogued drill run in the first storage, newest first. */
 export async function listEvidence(storages: StorageConfig[], storeFor: (s: StorageConfig) => RecordStore = createRecordStore): Promise<EvidenceEntry[]> {
-  const store = storeFor(storages[0]);
+  return listIn(storeFor(storages[0]));
+}
+
+async function listIn(store: RecordStore): Promise<EvidenceEntry[]> {
   const paths = await store.list('drills/catalog/');
   const entries: EvidenceEntry[] = [];
   for (const p of paths) {
@@ -134,4 +140,36 @@ export function comparisonMarkdown(r: ProcedureReport): string {
     ...c.slos.map((s) => `| ${s.slo} | ${seconds(s.previousSeconds)} | ${seconds(s.currentSeconds)} | ${s.change} |`),
     '',
   ].join('\n');
+}
+
+/**
+ * Drill evidence follows the snapshots' retention (config.retention: keepLast, then the newest of
+ * each retained day, ISO week and month, per procedure), and the newest run of each procedure is
+ * never deleted. The catalog entry goes first, so the catalog never names missing files.
+ * Returns the workflow ids removed, per storage.
+ */
+export async function applyEvidenceRetention(
+  storages: StorageConfig[],
+  policy: RetentionPolicy,
+  now: Date,
+  storeFor: (s: StorageConfig) => RecordStore = createRecordStore,
+): Promise<{ storage: string; deleted: string[] }[]> {
+  const out: { storage: string; deleted: string[] }[] = [];
+  for (const s of storages) {
+    const store = storeFor(s);
+    const entries = await listIn(store);
+    const byKey = new Map(entries.map((e) => [e.workflowId, e]));
+    // planRetention reads key, cluster and takenAt; a drill run is dated by its start.
+    const asMeta = entries.map((e) => ({ key: e.workflowId, cluster: e.procedure, takenAt: e.startedAt }) as SnapshotMeta);
+    const plan = planRetention(asMeta, policy, now);
+    const deleted: string[] = [];
+    for (const d of plan.delete) {
+      const e = byKey.get(d.key)!;
+      await store.remove(catalogPath(e.workflowId));
+      for (const f of Object.values(e.files)) await store.remove(f.path);
+      deleted.push(e.workflowId);
+    }
+    out.push({ storage: s.name, deleted });
+  }
+  return out;
 }

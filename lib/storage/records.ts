@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { StorageConfig } from '../config/schema';
 import { fail, FailureType } from '../fail';
 import { DIR_MODE, writeFileAtomic } from './files';
@@ -20,6 +20,8 @@ export interface RecordStore {
   read(path: string): Promise<string | undefined>;
   /** Paths (relative to the records root) that start with `prefix`. */
   list(prefix: string): Promise<string[]>;
+  /** Deletes the record; nothing happens when there is none (drill-evidence retention). */
+  remove(path: string): Promise<void>;
 }
 
 const ROOT = 'secdr-records/';
@@ -80,6 +82,9 @@ class S3RecordStore implements RecordStore {
     } while (token);
     return out.sort();
   }
+  async remove(path: string) {
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: this.key(path) }));
+  }
 }
 
 class LocalRecordStore implements RecordStore {
@@ -118,6 +123,9 @@ class LocalRecordStore implements RecordStore {
       throw err;
     }
     return names.filter((n) => n.startsWith(prefix)).sort();
+  }
+  async remove(path: string) {
+    await rm(this.file(path), { force: true });
   }
 }
 

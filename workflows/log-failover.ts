@@ -107,8 +107,10 @@ export async function logFailoverWorkflow(input: LogFailoverInput): Promise<LogF
         message: `the primary log backend (${primary.component}) is not healthy before the drill: ${primary.detail}; the drill proves nothing from here`,
       });
     }
+    const runningBefore: Partial<Record<LogRole, boolean>> = {};
     for (const role of ['primary', 'secondary'] as const) {
-      await p.step(`Check the drill can stop and start the ${role} log backend`, () => platformQuick.componentStatus({ component: component[role] }), (s) => s.detail);
+      const state = await p.step(`Check the drill can stop and start the ${role} log backend`, () => platformQuick.componentStatus({ component: component[role] }), (s) => s.detail);
+      runningBefore[role] = state.running;
     }
     await p.step('Send a steady-state canary and see it in both backends', async () => {
       await logs.emitCanary({ run, seq: 0 });
@@ -136,9 +138,13 @@ export async function logFailoverWorkflow(input: LogFailoverInput): Promise<LogF
       return { role, undo };
     });
     for (const role of stopped) {
-      records[role] = await p.step(`Stop the ${role} log backend`, () => platform.stopComponent({ component: component[role] }), (r) =>
+      const record = await p.step(`Stop the ${role} log backend`, () => platform.stopComponent({ component: component[role] }), (r) =>
         r.wasStopped ? `${r.component} was already stopped` : `${r.component} stopped (${r.adapter})`,
       );
+      // It was running at the steady-state check, so "already stopped" means an earlier attempt
+      // of this step stopped it and its worker died before reporting: the drill stopped it, and
+      // the restart must start it (a StopRecord with wasStopped would leave it stopped).
+      records[role] = record.wasStopped && runningBefore[role] ? { ...record, wasStopped: undefined } : record;
       mark(`${role} stopped`);
     }
     const slo = input.variant === 'primary-down' ? p.slo('first outage canary in the secondary', input.sloSeconds) : undefined;

@@ -9,30 +9,13 @@ import { planLocalRetention, planRetention } from '../lib/storage/retention';
 import { createStore, type SnapshotMeta, type SnapshotStore } from '../lib/storage/snapshot-store';
 import { SnapshotCorruptError } from '../lib/snapshot/corrupt';
 import { verifySnapshotFile } from '../lib/snapshot/verify-file';
-import type { Canary, TakenSnapshot } from './vault';
 
-/** Snapshot storage activities: upload with read-back, catalog, download with re-verification, retention. */
+/**
+ * Snapshot storage activities: catalog, download with re-verification, retention. Uploading is
+ * part of the one-pass snapshot step (`takeSnapshot` in vault.ts, lib/snapshot/take-and-store.ts).
+ */
 export function createStorageActivities(config: SecdrConfig, storeFor: (name: string) => SnapshotStore = defaultStores(config)) {
   return {
-    /** Uploads, reads back (size, checksum, KMS key) and only then records the snapshot in the catalog. */
-    async uploadSnapshot(input: { storage: string; snapshot: TakenSnapshot; canary: Canary }) {
-      const s = input.snapshot;
-      const meta: SnapshotMeta = {
-        key: s.fileName,
-        cluster: s.cluster,
-        sha256: s.sha256,
-        bytes: s.bytes,
-        raftIndex: s.raftIndex,
-        raftTerm: s.raftTerm,
-        takenAt: s.takenAt,
-        verifiedAt: new Date().toISOString(),
-        canaryNonce: input.canary.nonce,
-        canaryWrittenAt: input.canary.writtenAt,
-        storage: input.storage,
-      };
-      return storeFor(input.storage).put(s.file, meta, (bytes) => heartbeat({ bytes, of: s.bytes }));
-    },
-
     /** Verified snapshots of a cluster in a storage, newest first. */
     async listSnapshots(input: { storage: string; cluster: string }): Promise<SnapshotMeta[]> {
       return storeFor(input.storage).list(input.cluster);

@@ -1,25 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, statSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { Readable } from 'node:stream';
 import { Client as PgClient } from 'pg';
 import { cancellationSignal, heartbeat } from './activity-context';
-import { clusterNamed, targetNamed } from '../lib/config/lookup';
+import { clusterNamed, storageNamed, targetNamed } from '../lib/config/lookup';
 import type { RestoreTarget, SecdrConfig } from '../lib/config/schema';
 import { fail, FailureType } from '../lib/fail';
 import { noteSecret } from '../lib/secret-registry';
 import { login, vaultApi, vaultFailure } from '../lib/vault/client';
 import { fetchWithCa, findActiveNode, nodeHealth } from '../lib/vault/health';
-import { createSnapshotVerifier } from '../lib/snapshot/archive-verifier';
-import { SnapshotCorruptError } from '../lib/snapshot/corrupt';
+import { takeAndStore } from '../lib/snapshot/take-and-store';
+import { createStore, type SnapshotStore } from '../lib/storage/snapshot-store';
 
 /** What the snapshot step hands on: no secrets, just where and what. */
 export interface TakenSnapshot {
   cluster: string;
   node: string;
-  file: string;
+  /** The local staging copy, kept only when the cluster's localRetentionDays > 0. */
+  file?: string;
   fileName: string;
   takenAt: string;
   bytes: number;
@@ -27,6 +26,8 @@ export interface TakenSnapshot {
   raftIndex: number;
   raftTerm: number;
   keys: number;
+  /** Every storage it was uploaded to, read back and cataloged in, in the order asked. */
+  uploads: { storage: string; location: string; sseKmsKeyId?: string }[];
 }
 
 export interface Canary {
@@ -69,70 +70,6 @@ async function waitActive(address: string, caFile: string | undefined, timeoutMs
   throw new Error(`${address} did not become active within ${timeoutMs / 1000} s (last state: ${state})`);
 }
 
-/**
- * Streams the raft snapshot from `address` into `file`, hashing and verifying the
- * archive in the same pass, so memory stays flat and a short or corrupt stream is
- * caught now rather than at restore time. Exported for the benchmark and CLI.
- */
-export async function streamSnapshot(
-  address: string,
-  token: string,
-  caFile: string | undefined,
-  file: string,
-  onBytes: (bytes: number) => void = () => undefined,
-  signal?: AbortSignal,
-): Promise<{ bytes: number; sha256: string; raftIndex: number; raftTerm: number; keys: number }> {
-  const path = 'sys/storage/raft/snapshot';
-  const res = await fetchWithCa(`${address}/v1/${path}`, caFile, 6 * 3600_000, { headers: { 'X-Vault-Token': token }, signal });
-  if (res.status === 307 || res.status === 308) {
-    await res.body?.cancel();
-    throw fail(FailureType.VaultNoActiveNode, `${address} is no longer the active node (answered ${res.status}); the retry picks the new leader`);
-  }
-  if (res.status !== 200 || !res.body) {
-    const text = await res.text().catch(() => '');
-    throw vaultFailure({ response: { statusCode: res.status, body: safeJson(text) } }, 'raft snapshot', path, SNAPSHOT_POLICY);
-  }
-  const label = file.split('/').pop()!;
-  const verifier = createSnapshotVerifier(label);
-  let bytes = 0;
-  const tee = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      bytes += chunk.length;
-      onBytes(bytes);
-      if (verifier.sink.write(chunk)) cb(null, chunk);
-      else verifier.sink.once('drain', () => cb(null, chunk));
-    },
-    flush(cb) {
-      verifier.sink.end();
-      cb();
-    },
-  });
-  // Surface the verifier's verdict even if the pipeline fails first.
-  verifier.result.catch(() => undefined);
-  try {
-    await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream), tee, createWriteStream(file, { mode: 0o600 }));
-  } catch (err) {
-    throw fail(FailureType.SnapshotStreamIncomplete, `snapshot ${label}: stream from ${address} broke after ${bytes} bytes (${(err as Error).message}); retrying`);
-  }
-  let inspection;
-  try {
-    inspection = await verifier.result;
-  } catch (err) {
-    if (err instanceof SnapshotCorruptError) {
-      throw fail(FailureType.SnapshotStreamIncomplete, `${err.message} (as received from ${address}, ${bytes} bytes); taking the snapshot again`, {
-        reason: err.reason,
-      });
-    }
-    throw err;
-  }
-  // The verifier hashed the archive as it streamed; the staging file must hold exactly those bytes.
-  const sha256 = inspection.archiveSha256;
-  if (inspection.archiveBytes !== bytes || statSync(file).size !== bytes) {
-    throw fail(FailureType.SnapshotStreamIncomplete, `snapshot ${label}: staging file does not match the bytes received; disk full or faulty? retrying`);
-  }
-  return { bytes, sha256, raftIndex: inspection.index, raftTerm: inspection.term, keys: inspection.keys };
-}
-
 function safeJson(text: string): { errors?: string[] } {
   try {
     return JSON.parse(text) as { errors?: string[] };
@@ -160,6 +97,12 @@ async function assertKmsReachable(targetName: string, kms: NonNullable<RestoreTa
 }
 
 export function createVaultActivities(config: SecdrConfig) {
+  const stores = new Map<string, SnapshotStore>();
+  const storeFor = (name: string): SnapshotStore => {
+    let store = stores.get(name);
+    if (!store) stores.set(name, (store = createStore(storageNamed(config, name))));
+    return store;
+  };
   return {
     /** The cluster's active node; typed failures for sealed/uninitialised/no leader. */
     async findActiveNode(input: { cluster: string }): Promise<string> {
@@ -182,17 +125,46 @@ export function createVaultActivities(config: SecdrConfig) {
       return canary;
     },
 
-    /** Streams, hashes and verifies a raft snapshot from the active node into the staging directory. */
-    async takeSnapshot(input: { cluster: string }): Promise<TakenSnapshot> {
+    /**
+     * The snapshot pipeline in one pass (lib/snapshot/take-and-store.ts): streams the raft
+     * snapshot from the active node into every storage at once while verifying and hashing
+     * it; only a verified archive is completed, read back and cataloged. The staging copy is
+     * written in the same pass, and only when local retention is configured.
+     */
+    async takeSnapshot(input: { cluster: string; storages: string[]; canary: Canary }): Promise<TakenSnapshot> {
       const cluster = clusterNamed(config, input.cluster);
+      const stores = input.storages.map(storeFor);
       const address = await findActiveNode(cluster.name, cluster.nodes, cluster.caFile);
       const token = await login(address, cluster.auth, cluster.caFile, `cluster ${cluster.name}`);
-      mkdirSync(cluster.stagingDir, { recursive: true, mode: 0o700 });
       const takenAt = new Date();
       const fileName = `vault-${cluster.name}-${stamp(takenAt)}.snap`;
-      const file = join(cluster.stagingDir, fileName);
-      const result = await streamSnapshot(address, token, cluster.caFile, file, (bytes) => heartbeat({ bytes }), cancellationSignal());
-      return { cluster: cluster.name, node: address, file, fileName, takenAt: takenAt.toISOString(), ...result };
+      const r = await takeAndStore({
+        address,
+        token,
+        caFile: cluster.caFile,
+        cluster: cluster.name,
+        fileName,
+        takenAt,
+        stores,
+        localCopy: cluster.localRetentionDays > 0 ? join(cluster.stagingDir, fileName) : undefined,
+        canary: input.canary,
+        onBytes: (bytes) => heartbeat({ bytes }),
+        signal: cancellationSignal(),
+        policy: SNAPSHOT_POLICY,
+      });
+      return {
+        cluster: cluster.name,
+        node: address,
+        file: r.localCopy,
+        fileName,
+        takenAt: takenAt.toISOString(),
+        bytes: r.bytes,
+        sha256: r.sha256,
+        raftIndex: r.raftIndex,
+        raftTerm: r.raftTerm,
+        keys: r.keys,
+        uploads: r.uploads.map((u) => ({ storage: u.storage, location: u.location, sseKmsKeyId: u.sseKmsKeyId })),
+      };
     },
 
     /** Seal state of a restore target, for the workflow's unseal wait and the CLI. */

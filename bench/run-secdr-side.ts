@@ -1,8 +1,9 @@
 /**
  * One run of secdr's snapshot pipeline, as its own process so its peak RSS can be measured
- * alone: the real `streamSnapshot` (stream + SHA-256 + archive verification in one pass) and
- * the real S3 store's `put` (multipart upload with SSE-KMS and SHA-256 checksums, HEAD
- * read-back, catalog entry). Prints one JSON line with the timings.
+ * alone: the real one-pass `takeAndStore` (lib/snapshot/take-and-store.ts) that the snapshot
+ * activity runs: the Vault stream goes straight into the S3 multipart upload (SSE-KMS, SHA-256
+ * part checksums) while the archive is verified and hashed; then complete, HEAD read-back and
+ * catalog entry. No local copy (local retention off). Prints one JSON line with the timings.
  *
  *   BAO_TOKEN=… AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
  *   node --import tsx bench/run-secdr-side.ts --address http://127.0.0.1:8200 --dir /tmp/staging \
@@ -10,25 +11,28 @@
  *
  * The token comes from the environment, never the command line.
  */
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { streamSnapshot } from '../activities/vault';
 import type { S3StorageConfig } from '../lib/config/schema';
-import { createStore, snapshotName, type SnapshotMeta } from '../lib/storage/snapshot-store';
+import { takeAndStore } from '../lib/snapshot/take-and-store';
+import { S3SnapshotStore } from '../lib/storage/s3-store';
+import { snapshotName } from '../lib/storage/snapshot-store';
 
 /** What the parent reads from this process's stdout. */
 export interface SecdrRunResult {
-  file: string;
   key: string;
   bytes: number;
   sha256: string;
   raftIndex: number;
   keys: number;
-  /** GET sys/storage/raft/snapshot → staging file, hashed and verified in the same pass. */
+  /** The one pass: GET sys/storage/raft/snapshot → verifier + hash + S3 parts, until the verdict. */
   streamMs: number;
-  /** Store put: multipart upload + HEAD read-back + catalog entry. */
+  /** After the verdict: last part, CompleteMultipartUpload, HEAD read-back, catalog entry. */
   putMs: number;
+  /** Event-loop utilisation over the whole takeAndStore call (0–1): near 1 means the main thread bounds it. */
+  streamElu: number;
+  /** CPU milliseconds of this process over the whole takeAndStore call (user + system; zlib's thread pool included). */
+  streamCpuMs: number;
   location: string;
   checksumSha256?: string;
   sseKmsKeyId?: string;
@@ -83,6 +87,8 @@ async function main(): Promise<void> {
       'kms-key-id': { type: 'string' },
       cluster: { type: 'string', default: 'bench' },
       prefix: { type: 'string', default: 'vault-snapshots/' },
+      'part-mib': { type: 'string', default: '8' },
+      'queue-size': { type: 'string', default: '4' },
       /** Load every module, then exit: warms tsx's compile cache and measures start-up alone. */
       'warm-up': { type: 'boolean', default: false },
     },
@@ -113,38 +119,43 @@ async function main(): Promise<void> {
 
   const takenAt = new Date();
   const name = snapshotName(cluster, takenAt);
-  const file = join(need('dir'), name);
+  const store = new S3SnapshotStore(storage, {
+    partSize: Number(values['part-mib']) * 2 ** 20,
+    queueSize: Number(values['queue-size']),
+  });
 
   const memory = memorySampler();
   memory.enter('stream');
+  const elu0 = performance.eventLoopUtilization();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const snap = await streamSnapshot(need('address'), token, undefined, file);
-  const t1 = performance.now();
-  memory.enter('put');
-  const meta: SnapshotMeta = {
-    key: name,
+  const snap = await takeAndStore({
+    address: need('address'),
+    token,
     cluster,
-    sha256: snap.sha256,
-    bytes: snap.bytes,
-    raftIndex: snap.raftIndex,
-    raftTerm: snap.raftTerm,
-    takenAt: takenAt.toISOString(),
-    verifiedAt: new Date().toISOString(),
-    storage: storage.name,
-  };
-  const put = await createStore(storage).put(file, meta);
+    fileName: name,
+    takenAt,
+    stores: [store],
+    onBytes: () => undefined,
+  });
+  // takeAndStore reports its own phase split; the ELU and CPU cover the whole call.
   const t2 = performance.now();
+  const cpu = process.cpuUsage(cpu0);
+  const passEnded = { at: t0 + snap.phases.streamMs, elu: performance.eventLoopUtilization(elu0).utilization, cpuMs: (cpu.user + cpu.system) / 1000 };
+  memory.enter('put');
   const peaks = memory.stop();
+  const put = snap.uploads[0];
 
   const result: SecdrRunResult = {
-    file,
     key: put.key,
     bytes: snap.bytes,
     sha256: snap.sha256,
     raftIndex: snap.raftIndex,
     keys: snap.keys,
-    streamMs: t1 - t0,
-    putMs: t2 - t1,
+    streamMs: snap.phases.streamMs,
+    putMs: t2 - passEnded.at,
+    streamElu: passEnded.elu,
+    streamCpuMs: passEnded.cpuMs,
     location: put.location,
     checksumSha256: put.checksumSha256,
     sseKmsKeyId: put.sseKmsKeyId,

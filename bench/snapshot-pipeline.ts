@@ -34,7 +34,8 @@ import { restoreOnce, type RestoreTiming } from './restore';
 import type { SecdrRunResult } from './run-secdr-side';
 
 const REPO = join(__dirname, '..');
-const REPORT = join(REPO, 'docs', 'benchmarks.md');
+/** The generated tables for one size; docs/benchmarks.md quotes them with the analysis. */
+const reportFile = (mb: number) => join(REPO, 'bench', 'out', `snapshot-${mb}.md`);
 const BUCKET = 'secdr-bench';
 /** moto accepts any key id; the ARN form is what a real config holds. */
 const KMS_KEY_ID = 'arn:aws:kms:us-east-1:000000000000:key/secdr-bench';
@@ -53,10 +54,12 @@ function options() {
       mb: { type: 'string', default: '200' },
       runs: { type: 'string', default: '3' },
       'budget-min': { type: 'string', default: '13' },
+      'part-mib': { type: 'string', default: '8' },
+      'queue-size': { type: 'string', default: '4' },
       'keep-tmp': { type: 'boolean', default: false },
     },
   });
-  const num = (name: 'mb' | 'runs' | 'budget-min', min: number) => {
+  const num = (name: 'mb' | 'runs' | 'budget-min' | 'part-mib' | 'queue-size', min: number) => {
     const n = Number(values[name]);
     if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min} (got ${values[name]})`);
     return n;
@@ -66,6 +69,8 @@ function options() {
     runs: Math.floor(num('runs', 1)),
     budgetMs: num('budget-min', 1) * 60_000,
     keepTmp: values['keep-tmp'] ?? false,
+    partMiB: num('part-mib', 5),
+    queueSize: Math.floor(num('queue-size', 1)),
   };
 }
 
@@ -148,7 +153,8 @@ async function main(): Promise<void> {
       BAO_ADDR: source.address,
       BAO_TOKEN: rootToken,
     };
-    const secdrArgs = (extra: string[]) => ['--import', 'tsx', join(REPO, 'bench', 'run-secdr-side.ts'), ...extra];
+    // The compiled JavaScript (npm run bench builds it first), as the worker runs it: no TypeScript compiled at start.
+    const secdrArgs = (extra: string[]) => [join(REPO, 'dist', 'bench', 'run-secdr-side.js'), ...extra];
     // Loads node, tsx and every secdr module, then exits: warms tsx's compile cache and measures the fixed cost.
     await measure(process.execPath, secdrArgs(['--warm-up']), { env: childEnv, cwd: REPO, scratchDir: dirs.scratch });
     const secdrStartup = await measure(process.execPath, secdrArgs(['--warm-up']), {
@@ -158,12 +164,14 @@ async function main(): Promise<void> {
     });
 
     let restoreFile: string | undefined;
-    const runSecdr = async (keepForRestore = true): Promise<SecdrSide> => {
+    const runSecdr = async (): Promise<SecdrSide> => {
       const args = [
         '--address',
         source.address,
-        '--dir',
-        dirs.secdr,
+        '--part-mib',
+        String(opts.partMiB),
+        '--queue-size',
+        String(opts.queueSize),
         '--endpoint',
         moto.endpoint,
         '--bucket',
@@ -177,14 +185,13 @@ async function main(): Promise<void> {
         env: childEnv,
         cwd: REPO,
         scratchDir: dirs.scratch,
-        display: `node --import tsx bench/run-secdr-side.ts ${args.join(' ')}`,
+        display: `node dist/bench/run-secdr-side.js ${args.join(' ')}`,
       });
       const result = JSON.parse(proc.stdout.trim().split('\n').pop()!) as SecdrRunResult;
-      if (restoreFile === undefined && keepForRestore) restoreFile = result.file;
-      else rmSync(result.file, { force: true });
       return { proc, result };
     };
-    const runShell = async (): Promise<ShellSide> => {
+    // The shell side's file is the same snapshot; the first full-size one is kept for the restore.
+    const runShell = async (keepForRestore = true): Promise<ShellSide> => {
       const name = `vault-${stamp(new Date())}.snap`;
       const file = join(dirs.shell, name);
       const o = { env: childEnv, scratchDir: dirs.scratch };
@@ -212,7 +219,8 @@ async function main(): Promise<void> {
       });
       const totalMs = performance.now() - t0;
       const bytes = statSync(file).size;
-      rmSync(file, { force: true });
+      if (restoreFile === undefined && keepForRestore) restoreFile = file;
+      else rmSync(file, { force: true });
       return { save, sha256sum, cp, totalMs, bytes };
     };
 
@@ -227,7 +235,7 @@ async function main(): Promise<void> {
     const quarter = Math.ceil(secrets / 4);
     await fillSecrets(source.address, rootToken, 0, quarter, log);
     log('memory point at about a quarter of the size: one run per side');
-    const small = { secdr: await runSecdr(false), shell: await runShell() };
+    const small = { secdr: await runSecdr(), shell: await runShell(false) };
     await emptyBucket(s3);
     log(
       `  ${(small.secdr.result.bytes / 2 ** 20).toFixed(1)} MiB snapshot: secdr peak RSS ${((small.secdr.proc.maxRssKiB ?? 0) / 1024).toFixed(0)} MiB, ` +
@@ -344,13 +352,14 @@ async function main(): Promise<void> {
       totalSeconds: (performance.now() - began) / 1000,
       kmsKeyId: KMS_KEY_ID,
     };
-    writeFileSync(REPORT, renderReport(report));
+    mkdirSync(dirname(reportFile(opts.mb)), { recursive: true });
+    writeFileSync(reportFile(opts.mb), renderReport(report));
     const sum = summary(report);
     log(
       `median wall: secdr ${(sum.secdrWall / 1000).toFixed(2)} s, shell ${(sum.shellWall / 1000).toFixed(2)} s (ratio ${(sum.secdrWall / sum.shellWall).toFixed(2)}); ` +
         `peak RSS: secdr ${(sum.secdrRss / 1024).toFixed(0)} MiB, shell ${(sum.shellRss / 1024).toFixed(0)} MiB`,
     );
-    log(`wrote ${REPORT}`);
+    log(`wrote ${reportFile(opts.mb)}`);
   } finally {
     killRunningCommands();
     await stopAll();

@@ -12,7 +12,6 @@ type Storage = ReturnType<typeof createStorageActivities>;
 const preflight = proxyActivities<Vault>(profiles.preflight);
 const quick = proxyActivities<Vault>(profiles.quick);
 const vaultStreaming = proxyActivities<Vault>(profiles.streaming);
-const storageStreaming = proxyActivities<Storage>(profiles.streaming);
 const retention = proxyActivities<Storage>(profiles.retention);
 
 export interface SnapshotInput {
@@ -50,20 +49,14 @@ export async function vaultSnapshotWorkflow(input: SnapshotInput): Promise<Snaps
     await p.step('find active node', () => preflight.findActiveNode({ cluster: input.cluster }), (n) => n);
     const canary = await p.step('write canary', () => quick.writeCanary({ cluster: input.cluster }), (c) => `nonce ${c.nonce}`);
     d.canaryNonce = canary.nonce;
+    // One pass: the Vault stream goes into every storage while it is verified; cataloged only once verified and read back.
     const snap: TakenSnapshot = await p.step(
-      'stream and verify snapshot',
-      () => vaultStreaming.takeSnapshot({ cluster: input.cluster }),
-      (s) => `${s.fileName}: ${s.bytes} bytes, raft index ${s.raftIndex}, sha256 ${s.sha256.slice(0, 12)}…`,
+      'stream, verify and upload snapshot',
+      () => vaultStreaming.takeSnapshot({ cluster: input.cluster, storages: input.storages, canary }),
+      (s) => `${s.fileName}: ${s.bytes} bytes, raft index ${s.raftIndex}, sha256 ${s.sha256.slice(0, 12)}… to ${s.uploads.map((u) => `${u.location}${u.sseKmsKeyId ? ` (SSE-KMS ${u.sseKmsKeyId})` : ''}`).join(', ')}`,
     );
     Object.assign(d, { key: snap.fileName, bytes: snap.bytes, sha256: snap.sha256, raftIndex: snap.raftIndex, raftTerm: snap.raftTerm, takenAt: snap.takenAt });
-    for (const storage of input.storages) {
-      const up = await p.step(
-        `upload to ${storage}`,
-        () => storageStreaming.uploadSnapshot({ storage, snapshot: snap, canary }),
-        (u) => `${u.location}${u.sseKmsKeyId ? ` (SSE-KMS ${u.sseKmsKeyId})` : ''}`,
-      );
-      d.uploads.push({ storage, location: up.location, sseKmsKeyId: up.sseKmsKeyId });
-    }
+    d.uploads.push(...snap.uploads);
     for (const storage of input.storages) {
       const r = await p.step(
         `retention in ${storage}`,

@@ -53,7 +53,7 @@ interface EntryHandler {
  * handler attached, so an ignored rejection cannot crash the process.
  */
 export function createSnapshotVerifier(label: string): {
-  sink: NodeJS.WritableStream;
+  sink: Writable;
   result: Promise<SnapshotInspection>;
 } {
   const v = new ArchiveVerifier(label);

@@ -70,7 +70,7 @@ export function resolveKey(prefix: string, keyOrName: string, where: string): Re
 }
 
 /** Where `put` stores a snapshot: its key resolved, and its name checked against its metadata. */
-export function resolveMetaKey(prefix: string, meta: SnapshotMeta, where: string): ResolvedKey {
+export function resolveMetaKey(prefix: string, meta: Pick<SnapshotMeta, 'key' | 'cluster'>, where: string): ResolvedKey {
   const r = resolveKey(prefix, meta.key, where);
   if (r.cluster !== meta.cluster) {
     throw fail(FailureType.InvalidInput, `snapshot ${meta.key} is named for cluster ${r.cluster} but its metadata says ${meta.cluster}; fix the caller`);

@@ -1,13 +1,15 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { once } from 'node:events';
 import { dirname, join, resolve } from 'node:path';
 import type { StorageConfig } from '../config/schema';
 import { catalogEntry, newestFirst, parseCatalogEntry } from './catalog';
-import { commit, DIR_MODE, discard, hashFile, isMissingFile, removeDurably, streamToTemp, writeFileAtomic } from './files';
+import { commit, DIR_MODE, discard, FILE_MODE, fsyncPath, hashFile, isMissingFile, removeDurably, streamToTemp, writeFileAtomic } from './files';
 import { hexToBase64 } from './hashing';
-import { checkStagedFile, differences, downloadMismatch, notFound, removeDescribed, stagingChanged, uploadMismatch } from './integrity';
+import { differences, downloadMismatch, notFound, removeDescribed, uploadMismatch } from './integrity';
 import { catalogPrefix, checkClusterName, keyOfCatalogEntry, resolveKey, resolveMetaKey, type ResolvedKey } from './layout';
-import type { PutResult, SnapshotMeta, SnapshotStore, StoreOptions } from './snapshot-store';
+import { putFile } from './put-file';
+import type { PutResult, SnapshotMeta, SnapshotStore, SnapshotTarget, StoreOptions, StreamingPut } from './snapshot-store';
 
 type LocalStorageConfig = Extract<StorageConfig, { type: 'local' }>;
 
@@ -37,29 +39,17 @@ export class LocalSnapshotStore implements SnapshotStore {
   }
 
   async put(file: string, meta: SnapshotMeta, onProgress?: (bytes: number) => void): Promise<PutResult> {
-    const r = resolveMetaKey('', meta, this.where);
+    return putFile(this, file, meta, onProgress);
+  }
+
+  async begin(target: SnapshotTarget, onProgress?: (bytes: number) => void): Promise<StreamingPut> {
+    const r = resolveMetaKey('', target, this.where);
     const dest = this.path(r.key);
     const catalogPath = this.path(r.catalogKey);
-    await checkStagedFile(file, meta);
     // An entry left from an earlier attempt would vouch for a file that is about to be replaced.
     await removeDurably(catalogPath);
     await mkdir(dirname(catalogPath), { recursive: true, mode: DIR_MODE });
-
-    const sent = await streamToTemp(createReadStream(file), dest, onProgress);
-    const staged = differences(meta, sent);
-    if (staged.length > 0) {
-      await discard(sent.tmp);
-      throw stagingChanged(file, meta, staged);
-    }
-    await commit(sent.tmp, dest);
-
-    const readBack = await hashFile(dest);
-    const problems = differences(sent, readBack);
-    if (problems.length > 0) {
-      throw uploadMismatch(this.name, r.key, dest, problems, await removeDescribed(`the stored file ${dest}`, () => removeDurably(dest)));
-    }
-    await writeFileAtomic(catalogPath, catalogEntry({ ...meta, key: r.key, storage: this.name }));
-    return { key: r.key, bytes: readBack.bytes, location: dest, checksumSha256: hexToBase64(readBack.sha256) };
+    return new LocalPut(this.name, r.key, dest, catalogPath, onProgress);
   }
 
   async get(key: string, dest: string, onProgress?: (bytes: number) => void): Promise<SnapshotMeta> {
@@ -142,5 +132,63 @@ export class LocalSnapshotStore implements SnapshotStore {
     const parsed = parseCatalogEntry(text, r.key);
     if (typeof parsed === 'string') throw notFound(this.name, r.key, `its catalog entry ${path} is damaged (${parsed})`);
     return parsed;
+  }
+}
+
+/** A snapshot being written to `<dest>.partial`; renamed into place only after the read-back. */
+class LocalPut implements StreamingPut {
+  private readonly tmp: string;
+  private readonly out;
+  private bytes = 0;
+  private error?: Error;
+
+  constructor(
+    private readonly store: string,
+    private readonly key: string,
+    private readonly dest: string,
+    private readonly catalogPath: string,
+    private readonly onProgress?: (bytes: number) => void,
+  ) {
+    this.tmp = `${dest}.partial`;
+    this.out = createWriteStream(this.tmp, { mode: FILE_MODE });
+    this.out.on('error', (err) => (this.error ??= err));
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    if (this.error) throw this.failure(this.error);
+    this.bytes += chunk.length;
+    if (!this.out.write(chunk)) await once(this.out, 'drain').catch((err: Error) => Promise.reject(this.failure(err)));
+    this.onProgress?.(this.bytes);
+  }
+
+  async finish(meta: SnapshotMeta): Promise<PutResult> {
+    if (this.bytes !== meta.bytes) {
+      throw uploadMismatch(this.store, this.key, this.dest, [`${this.bytes} bytes were written, expected ${meta.bytes}`], await this.abort());
+    }
+    try {
+      await new Promise<void>((resolve, reject) => this.out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+      if (this.error) throw this.error;
+      await fsyncPath(this.tmp);
+    } catch (err) {
+      const cleanup = await this.abort();
+      throw this.failure(err as Error, cleanup);
+    }
+    await commit(this.tmp, this.dest);
+    const readBack = await hashFile(this.dest);
+    const problems = differences(meta, readBack);
+    if (problems.length > 0) {
+      throw uploadMismatch(this.store, this.key, this.dest, problems, await removeDescribed(`the stored file ${this.dest}`, () => removeDurably(this.dest)));
+    }
+    await writeFileAtomic(this.catalogPath, catalogEntry({ ...meta, key: this.key, storage: this.store }));
+    return { key: this.key, bytes: readBack.bytes, location: this.dest, checksumSha256: hexToBase64(readBack.sha256) };
+  }
+
+  async abort(): Promise<string> {
+    this.out.destroy();
+    return removeDescribed(`the partial file ${this.tmp}`, () => rm(this.tmp, { force: true }));
+  }
+
+  private failure(err: Error, cleanup?: string): Error {
+    return new Error(`storage ${this.store}: writing ${this.tmp} failed: ${err.message}${cleanup ? `; ${cleanup}` : ''}; check the disk (space, permissions), then retry`, { cause: err });
   }
 }

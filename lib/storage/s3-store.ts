@@ -1,7 +1,6 @@
-import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -11,20 +10,21 @@ import {
   S3Client,
   type HeadObjectCommandOutput,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import type { S3StorageConfig } from '../config/schema';
 import { fail, FailureType } from '../fail';
 import { catalogEntry, mapLimit, newestFirst, parseCatalogEntry } from './catalog';
 import { commit, DIR_MODE, discard, streamToTemp } from './files';
-import { compositeSha256, HashingStream, hexToBase64 } from './hashing';
-import { checkStagedFile, differences, downloadMismatch, notFound, removeDescribed, stagingChanged, uploadMismatch, type Measured } from './integrity';
+import { compositeSha256, hexToBase64 } from './hashing';
+import { differences, downloadMismatch, notFound, removeDescribed, uploadMismatch, type Measured } from './integrity';
 import { isKmsAlias, sameKmsKey } from './kms-key';
 import { catalogPrefix, checkClusterName, keyOfCatalogEntry, resolveKey, resolveMetaKey, type ResolvedKey } from './layout';
-import type { PutResult, SnapshotMeta, SnapshotStore, StoreOptions } from './snapshot-store';
+import { putFile } from './put-file';
+import { MultipartWriter } from './s3-multipart';
+import type { PutResult, SnapshotMeta, SnapshotStore, SnapshotTarget, StoreOptions, StreamingPut } from './snapshot-store';
 
-/** Multipart part size in bytes (8 MiB). The expected composite checksum is computed with it. */
+/** Default multipart part size in bytes (8 MiB; chosen by measurement, docs/benchmarks.md). */
 export const PART_SIZE = 8 * 1024 * 1024;
-/** Parts uploaded concurrently; memory in flight is about PART_SIZE × QUEUE_SIZE (32 MiB). */
+/** Default parts uploading at once; memory held is about PART_SIZE × (QUEUE_SIZE + 1). */
 export const QUEUE_SIZE = 4;
 /** Catalog entries read concurrently by `list`. */
 const CATALOG_READS = 8;
@@ -32,6 +32,10 @@ const CATALOG_READS = 8;
 export interface S3StoreOptions extends StoreOptions {
   /** A ready client (tests); by default one is built from the config and the default AWS credential chain. */
   client?: S3Client;
+  /** Multipart part size in bytes (default PART_SIZE; S3's minimum is 5 MiB). */
+  partSize?: number;
+  /** Parts uploading at once (default QUEUE_SIZE). */
+  queueSize?: number;
 }
 
 /**
@@ -43,6 +47,8 @@ export class S3SnapshotStore implements SnapshotStore {
   readonly name: string;
   private readonly s3: S3Client;
   private readonly warn: (message: string) => void;
+  private readonly partSize: number;
+  private readonly queueSize: number;
 
   constructor(
     private readonly cfg: S3StorageConfig,
@@ -58,6 +64,8 @@ export class S3SnapshotStore implements SnapshotStore {
     }
     this.s3 = options.client ?? new S3Client({ region: cfg.region, endpoint: cfg.endpoint, forcePathStyle: cfg.forcePathStyle });
     this.warn = options.warn ?? ((m) => console.warn(m));
+    this.partSize = options.partSize ?? PART_SIZE;
+    this.queueSize = options.queueSize ?? QUEUE_SIZE;
   }
 
   private get where(): string {
@@ -69,67 +77,86 @@ export class S3SnapshotStore implements SnapshotStore {
   }
 
   async put(file: string, meta: SnapshotMeta, onProgress?: (bytes: number) => void): Promise<PutResult> {
-    const r = resolveMetaKey(this.cfg.prefix, meta, this.where);
-    const size = await checkStagedFile(file, meta);
+    return putFile(this, file, meta, onProgress);
+  }
+
+  async begin(target: SnapshotTarget, onProgress?: (bytes: number) => void): Promise<StreamingPut> {
+    const r = resolveMetaKey(this.cfg.prefix, target, this.where);
     const location = this.location(r.key);
     // An entry left from an earlier attempt would vouch for an object that is about to be replaced.
     await this.call('remove the stale catalog entry', r.catalogKey, () => this.s3.send(new DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: r.catalogKey })));
-
-    const source = createReadStream(file);
-    const hasher = new HashingStream(PART_SIZE);
-    // A read error destroys the hasher, which fails the upload that is reading from it.
-    pipeline(source, hasher, () => undefined);
-    const upload = new Upload({
-      client: this.s3,
-      partSize: PART_SIZE,
-      queueSize: QUEUE_SIZE,
-      leavePartsOnError: false,
-      params: {
+    const known = (sha256?: string, raftIndex?: number) => ({
+      ...(sha256 !== undefined ? { sha256 } : {}),
+      ...(raftIndex !== undefined ? { 'raft-index': String(raftIndex) } : {}),
+    });
+    const writer = new MultipartWriter(
+      this.s3,
+      {
         Bucket: this.cfg.bucket,
         Key: r.key,
-        Body: hasher,
-        ContentLength: size,
         ContentType: 'application/octet-stream',
         ServerSideEncryption: 'aws:kms',
         SSEKMSKeyId: this.cfg.kmsKeyId,
-        ChecksumAlgorithm: 'SHA256',
-        Metadata: { sha256: meta.sha256, 'raft-index': String(meta.raftIndex), cluster: meta.cluster, 'taken-at': meta.takenAt },
+        Metadata: { ...known(target.sha256, target.raftIndex), cluster: target.cluster, 'taken-at': target.takenAt },
       },
-    });
-    upload.on('httpUploadProgress', (p) => onProgress?.(p.loaded ?? 0));
-    try {
-      await upload.done();
-    } catch (err) {
-      source.destroy();
-      throw this.failure('upload', r.key, err);
-    }
-
-    const sent: Measured = { bytes: hasher.bytes, sha256: hasher.sha256Hex() };
+      { partSize: this.partSize, concurrency: this.queueSize },
+      onProgress,
+    );
+    const abort = async (): Promise<string> => {
+      try {
+        await writer.abort();
+        return writer.multipart ? `the multipart upload to ${location} was aborted` : `nothing was stored at ${location}`;
+      } catch (err) {
+        return `aborting the multipart upload to ${location} failed too (${(err as Error).message}): its parts stay until the bucket's AbortIncompleteMultipartUpload lifecycle rule removes them`;
+      }
+    };
     const removeObject = () => removeDescribed(`the uploaded object ${location}`, () => this.deleteObject(r.key));
-    const staged = differences(meta, sent);
-    if (staged.length > 0) throw stagingChanged(file, meta, staged, await removeObject());
 
-    const head = await this.call('read back (HEAD)', r.key, () =>
-      this.s3.send(new HeadObjectCommand({ Bucket: this.cfg.bucket, Key: r.key, ChecksumMode: 'ENABLED' })),
-    );
-    const problems = this.readBackProblems(head, sent, hasher.partDigests);
-    if (problems.length > 0) throw uploadMismatch(this.name, r.key, location, problems, await removeObject());
+    return {
+      write: async (chunk) => {
+        try {
+          await writer.write(chunk);
+        } catch (err) {
+          throw this.failure('upload', r.key, err);
+        }
+      },
+      abort,
+      finish: async (meta) => {
+        if (writer.bytes !== meta.bytes) {
+          throw uploadMismatch(this.name, r.key, location, [`${writer.bytes} bytes were written, expected ${meta.bytes}`], await abort());
+        }
+        try {
+          // A one-part object is sent now, so it can carry what only the end of the stream knew.
+          await writer.complete(known(meta.sha256, meta.raftIndex));
+        } catch (err) {
+          const cleanup = await abort();
+          throw this.failure('upload', r.key, err, cleanup);
+        }
+        const sent: Measured = { bytes: writer.bytes, sha256: meta.sha256 };
+        const head = await this.call('read back (HEAD)', r.key, () =>
+          this.s3.send(new HeadObjectCommand({ Bucket: this.cfg.bucket, Key: r.key, ChecksumMode: 'ENABLED' })),
+        );
+        const metadataSha = writer.multipart ? target.sha256 : meta.sha256;
+        const problems = this.readBackProblems(head, sent, writer.partDigests, writer.multipart, metadataSha);
+        if (problems.length > 0) throw uploadMismatch(this.name, r.key, location, problems, await removeObject());
 
-    const entry: SnapshotMeta = { ...meta, key: r.key, storage: this.name };
-    await this.call('write the catalog entry', r.catalogKey, () =>
-      this.s3.send(
-        new PutObjectCommand({
-          Bucket: this.cfg.bucket,
-          Key: r.catalogKey,
-          Body: catalogEntry(entry),
-          ContentType: 'application/json',
-          ServerSideEncryption: 'aws:kms',
-          SSEKMSKeyId: this.cfg.kmsKeyId,
-          ChecksumAlgorithm: 'SHA256',
-        }),
-      ),
-    );
-    return { key: r.key, bytes: sent.bytes, location, sseKmsKeyId: head.SSEKMSKeyId, checksumSha256: head.ChecksumSHA256 };
+        const entry: SnapshotMeta = { ...meta, key: r.key, storage: this.name };
+        await this.call('write the catalog entry', r.catalogKey, () =>
+          this.s3.send(
+            new PutObjectCommand({
+              Bucket: this.cfg.bucket,
+              Key: r.catalogKey,
+              Body: catalogEntry(entry),
+              ContentType: 'application/json',
+              ServerSideEncryption: 'aws:kms',
+              SSEKMSKeyId: this.cfg.kmsKeyId,
+              ChecksumAlgorithm: 'SHA256',
+            }),
+          ),
+        );
+        return { key: r.key, bytes: sent.bytes, location, sseKmsKeyId: head.SSEKMSKeyId, checksumSha256: head.ChecksumSHA256 };
+      },
+    };
   }
 
   /**
@@ -137,14 +164,15 @@ export class S3SnapshotStore implements SnapshotStore {
    * (it neither encrypts nor verifies checksums), so they prove the request was right; on
    * AWS, S3 verified the checksum on receipt, so a matching value also proves what it stored.
    */
-  private readBackProblems(head: HeadObjectCommandOutput, sent: Measured, partDigests: Buffer[]): string[] {
+  private readBackProblems(head: HeadObjectCommandOutput, sent: Measured, partDigests: Buffer[], multipart: boolean, metadataSha?: string): string[] {
     const problems: string[] = [];
     if (head.ContentLength !== sent.bytes) problems.push(`size ${head.ContentLength ?? '(none)'} bytes, expected ${sent.bytes}`);
     if (head.ServerSideEncryption !== 'aws:kms') problems.push(`server-side encryption ${head.ServerSideEncryption ?? '(none)'}, expected aws:kms`);
     if (!sameKmsKey(this.cfg.kmsKeyId, head.SSEKMSKeyId)) problems.push(`KMS key ${head.SSEKMSKeyId ?? '(none)'}, expected ${this.cfg.kmsKeyId}`);
+    // A multipart upload streamed from Vault starts before its hash is known: the catalog entry holds it.
     const metaSha = head.Metadata?.sha256;
-    if (metaSha !== sent.sha256) problems.push(`metadata sha256 ${metaSha ?? '(none)'}, expected ${sent.sha256}`);
-    problems.push(...checksumProblems(head, sent, partDigests));
+    if (metadataSha !== undefined && metaSha !== metadataSha) problems.push(`metadata sha256 ${metaSha ?? '(none)'}, expected ${metadataSha}`);
+    problems.push(...checksumProblems(head, sent, partDigests, multipart));
     return problems;
   }
 
@@ -251,12 +279,12 @@ export class S3SnapshotStore implements SnapshotStore {
     }
   }
 
-  private failure(what: string, key: string, err: unknown): Error {
+  private failure(what: string, key: string, err: unknown, cleanup?: string): Error {
     if (err instanceof Error && 'type' in err && typeof err.type === 'string') return err; // already typed
     const e = err as Error & { $metadata?: { httpStatusCode?: number } };
     const status = e.$metadata?.httpStatusCode ? ` (HTTP ${e.$metadata.httpStatusCode})` : '';
     return new Error(
-      `storage ${this.name}: ${what} ${this.location(key)} failed: ${e.name ?? 'Error'}: ${e.message}${status}; check the bucket, region, endpoint and the worker's AWS credentials, then retry`,
+      `storage ${this.name}: ${what} ${this.location(key)} failed: ${e.name ?? 'Error'}: ${e.message}${status}${cleanup ? `; ${cleanup}` : ''}; check the bucket, region, endpoint and the worker's AWS credentials, then retry`,
       { cause: err },
     );
   }
@@ -264,15 +292,14 @@ export class S3SnapshotStore implements SnapshotStore {
 
 
 /**
- * The S3 SHA-256 checksum against the one computed while uploading. lib-storage sends one
- * PutObject when the file fits in one part (≤ PART_SIZE): the checksum is then base64 of the
- * file's SHA-256. Larger files are multipart: a composite `base64(sha256(part digests))-N`.
+ * The S3 SHA-256 checksum against the one computed while uploading. A snapshot that fits in
+ * one part is one PutObject: the checksum is then base64 of the file's SHA-256. Larger ones
+ * are multipart: a composite `base64(sha256(part digests))-N`.
  * moto 5.2.5 returns the composite digest on HEAD without the `-N` suffix and without
  * ChecksumType (GetObject and GetObjectAttributes do say COMPOSITE); AWS returns both.
  * So the digest is always checked, the part count and type whenever they are returned.
  */
-function checksumProblems(head: HeadObjectCommandOutput, sent: Measured, partDigests: Buffer[]): string[] {
-  const multipart = sent.bytes > PART_SIZE;
+function checksumProblems(head: HeadObjectCommandOutput, sent: Measured, partDigests: Buffer[], multipart: boolean): string[] {
   const expected = multipart ? compositeSha256(partDigests) : hexToBase64(sent.sha256);
   const shown = multipart ? `composite ${expected}-${partDigests.length}` : expected;
   const returned = head.ChecksumSHA256;

@@ -34,8 +34,44 @@ export interface PutResult {
   checksumSha256?: string;
 }
 
+/** What a store needs before the first byte of a snapshot arrives. */
+export interface SnapshotTarget {
+  /** `vault-<cluster>-YYYYMMDD-HHMMSS.snap` (bare file name or full key). */
+  key: string;
+  cluster: string;
+  /** ISO time the snapshot was taken. */
+  takenAt: string;
+  /** Known up front only when a finished file is uploaded; stored as object metadata when given. */
+  sha256?: string;
+  raftIndex?: number;
+}
+
+/**
+ * One snapshot being stored while it streams (SnapshotStore.begin). Nothing is visible under
+ * its key, and no catalog entry exists, until `finish`; `abort` leaves nothing behind.
+ */
+export interface StreamingPut {
+  /** Takes the next bytes of the archive; resolves when the store can take more (backpressure). */
+  write(chunk: Buffer): Promise<void>;
+  /**
+   * Call only after the archive verified: completes the upload, reads it back (size, SHA-256,
+   * for S3 the checksum and KMS key) against `meta`, and only then writes the catalog entry.
+   * A read-back mismatch removes the object and throws UploadMismatch.
+   */
+  finish(meta: SnapshotMeta): Promise<PutResult>;
+  /** Discards everything written (aborts the multipart upload, removes the partial file); returns what happened, for messages. */
+  abort(): Promise<string>;
+}
+
 export interface SnapshotStore {
   readonly name: string;
+  /**
+   * Starts storing a snapshot whose bytes are still arriving: the one-pass pipeline writes the
+   * Vault stream into every store at once and calls `finish` only after the archive verified.
+   * Removes a catalog entry left for the same key by an earlier attempt first.
+   * onProgress(bytes) for heartbeats.
+   */
+  begin(target: SnapshotTarget, onProgress?: (bytes: number) => void): Promise<StreamingPut>;
   /**
    * Uploads the local file under key, then reads it back (HEAD) and checks size, sha256 and (S3)
    * SSE-KMS key id. Throws an UploadMismatch failure otherwise. Then records meta in the catalog.

@@ -4,7 +4,7 @@ import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { TakenSnapshot } from '../../activities/vault';
+import type { Canary, TakenSnapshot } from '../../activities/vault';
 import { verifySnapshotFile } from '../../lib/snapshot/verify-file';
 import { FailureType } from '../../lib/failure-types';
 import { createStore } from '../../lib/storage/snapshot-store';
@@ -36,13 +36,16 @@ describe('vaultSnapshotWorkflow (time-skipping; Vault stubbed, storage and reten
   const nameOf = (daysAgo: number) =>
     `vault-test-${dayOf(daysAgo).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}.snap`;
 
-  /** The real fixture snapshot, staged as if streamed from Vault `daysAgo` days ago. */
-  async function staged(daysAgo: number): Promise<TakenSnapshot> {
+  /**
+   * The real fixture snapshot, staged and stored (the one-pass step's outcome) as if streamed
+   * from Vault `daysAgo` days ago.
+   */
+  async function staged(daysAgo: number, canary: Canary): Promise<TakenSnapshot> {
     const fileName = nameOf(daysAgo);
     const file = join(staging, fileName);
     copyFileSync(FIXTURE, file);
     const i = await verifySnapshotFile(file);
-    return {
+    const taken = {
       cluster: 'test',
       node: 'http://127.0.0.1:1',
       file,
@@ -54,6 +57,16 @@ describe('vaultSnapshotWorkflow (time-skipping; Vault stubbed, storage and reten
       raftTerm: i.term,
       keys: i.keys,
     };
+    const storage = config.storage[0].name;
+    const put = await createStore(config.storage[0]).put(file, {
+      ...taken,
+      key: fileName,
+      verifiedAt: new Date().toISOString(),
+      canaryNonce: canary.nonce,
+      canaryWrittenAt: canary.writtenAt,
+      storage,
+    });
+    return { ...taken, uploads: [{ storage, location: put.location }] };
   }
 
   async function run(activities: object) {
@@ -81,8 +94,8 @@ describe('vaultSnapshotWorkflow (time-skipping; Vault stubbed, storage and reten
     async writeCanary() {
       return { nonce: `nonce-${day}`, writtenAt: dayOf(day).toISOString() };
     },
-    async takeSnapshot() {
-      return staged(day);
+    async takeSnapshot(input: { canary: Canary }) {
+      return staged(day, input.canary);
     },
   });
 
@@ -111,9 +124,9 @@ describe('vaultSnapshotWorkflow (time-skipping; Vault stubbed, storage and reten
           message: 'cluster test: sealed, no active node (http://127.0.0.1:1: sealed); unseal it before snapshotting',
         });
       },
-      async takeSnapshot() {
+      async takeSnapshot(input: { canary: Canary }) {
         snapshots++;
-        return staged(0);
+        return staged(0, input.canary);
       },
     };
     await assert.rejects(run(sealed), (err: WorkflowFailedError) => {

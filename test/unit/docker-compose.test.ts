@@ -183,6 +183,8 @@ describe('docker-compose.yml (checked statically: no container engine here)', ()
   it('parses, and defines the stack secdr needs plus its worker', () => {
     assert.deepEqual(Object.keys(compose.services).sort(), [
       'alertmanager',
+      'logs-primary',
+      'logs-secondary',
       'openbao-dr',
       'openbao-source',
       'postgres',
@@ -190,6 +192,7 @@ describe('docker-compose.yml (checked statically: no container engine here)', ()
       's3',
       'secdr-worker',
       'temporal',
+      'vlagent',
     ]);
     assert.ok(worker().build, `${WORKER} is built from the repository's Dockerfile`);
   });
@@ -382,6 +385,24 @@ describe('docker-compose.yml (checked statically: no container engine here)', ()
       return { keyId, secretFile: compose.secrets?.[secret]?.file };
     });
     assert.deepEqual(seals[0], seals[1]);
+  });
+
+  it('dual-ships logs: vlagent writes to both log backends, each with its own disk queue, and tails the volume the worker writes canaries to', () => {
+    const agent = compose.services.vlagent;
+    const args = asList(agent.command);
+    const targets = args.filter((a) => a.startsWith('-remoteWrite.url=')).map((a) => new URL(a.split('=')[1]).hostname);
+    assert.deepEqual(targets, ['logs-primary', 'logs-secondary']);
+    assert.ok(targets.every((t) => t in compose.services));
+    const tmp = args.find((a) => a.startsWith('-tmpDataPath='))?.split('=')[1];
+    assert.ok(tmp && mounts(agent).some((m) => m.target === tmp && !m.bind), 'the disk queues live on a named volume, surviving a container restart');
+    assert.ok(args.some((a) => /^-remoteWrite\.retryMaxTime=\d+s$/.test(a)) && args.some((a) => a.startsWith('-remoteWrite.maxDiskUsagePerURL=')));
+    const glob = args.find((a) => a.startsWith('-fileCollector.glob='))!.split('=')[1];
+    const shared = mounts(agent).find((m) => glob.startsWith(`${m.target}/`));
+    assert.ok(shared, `vlagent tails ${glob} from a mounted volume`);
+    assert.ok(
+      mounts(worker()).some((m) => m.source === shared.source && m.target === shared.target),
+      `${WORKER} mounts ${shared.source} at ${shared.target} too, to append the drill's canaries`,
+    );
   });
 
   it('registers the search attributes secdr uses on the Temporal dev server', () => {

@@ -37,6 +37,16 @@ async function main(): Promise<number> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   chmodSync(dir, 0o755);
+  const drill = process.argv.indexOf('--drill');
+  if (drill >= 0) {
+    const name = process.argv[drill + 1];
+    if (name !== 'log-failover') {
+      console.error(`--drill ${name ?? ''}: unknown drill; the demo runs: log-failover`);
+      return 2;
+    }
+    const { logFailoverDemo } = await import('./demo-log-failover');
+    return logFailoverDemo(dir, step, keepRunning);
+  }
   const creds = join(dir, 'credentials');
   mkdirSync(creds, { mode: 0o700 });
 

@@ -1,0 +1,230 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { loadConfig } from '../../lib/config/load';
+import type { SecdrConfig } from '../../lib/config/schema';
+import { startPrometheus, type HttpServer } from '../../lib/local-stack/prometheus';
+import { ManagedProcess } from '../../lib/local-stack/supervisor';
+import { startTemporalDevServer, type TemporalDevServer } from '../../lib/local-stack/temporal';
+import { victoriaLogsComponent, victoriaLogsSpec } from '../../lib/local-stack/victorialogs';
+import { startVlagent, type Vlagent } from '../../lib/local-stack/vlagent';
+import { waitFor } from '../../lib/local-stack/wait';
+import { platformFor, type PlatformAdapter } from '../../lib/platform';
+import { dataConverterFor } from '../../lib/temporal/connect';
+import { logFailover } from '../../procedures/log-failover';
+import { logFailoverWorkflow } from '../../workflows';
+import { statusQuery } from '../../workflows/frame';
+import type { LogFailoverReport } from '../../workflows/log-failover';
+import { deployDir, writePrometheusConfig } from '../harness/alerting';
+import { tempDir } from '../harness/temp';
+
+const repo = resolve(__dirname, '..', '..');
+
+interface PromAlert {
+  labels: Record<string, string>;
+  state: string;
+}
+
+/**
+ * The log-failover drill end to end on real servers: Temporal dev server, `secdr worker` in
+ * its own process, two VictoriaLogs (process components the drill stops and starts through
+ * the platform adapter), vlagent tailing the canary file with one disk queue per backend, and
+ * Prometheus scraping vlagent with deploy/prometheus/rules/log-pipeline.yml unchanged
+ * (scrape/evaluation every 1 s here instead of 15 s; the rules' `for: 1m` as deployed).
+ */
+describe('log-failover drill end to end (Temporal, secdr worker, VictoriaLogs ×2, vlagent, Prometheus)', function () {
+  this.timeout(420_000);
+  const tmp = tempDir('e2e-logs');
+  let temporal: TemporalDevServer;
+  let prometheus: HttpServer;
+  let vlagent: Vlagent;
+  let config: SecdrConfig;
+  let configFile: string;
+  let client: Client;
+  let primary: PlatformAdapter;
+  let secondary: PlatformAdapter;
+  const workers: ManagedProcess[] = [];
+  const measured: string[] = [];
+
+  function startWorker(n: number): ManagedProcess {
+    const w = new ManagedProcess({
+      name: `secdr worker ${n}`,
+      command: join(repo, 'node_modules', '.bin', 'tsx'),
+      args: [join(repo, 'scripts', 'secdr.ts'), '--config', configFile, 'worker'],
+      env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: 'default' },
+      cwd: repo,
+      logFile: join(tmp.dir, `worker-${n}.log`),
+    }).start();
+    workers.push(w);
+    return w;
+  }
+
+  before(async () => {
+    const [p, s] = await Promise.all([victoriaLogsSpec(tmp.dir, 'logs-primary'), victoriaLogsSpec(tmp.dir, 'logs-secondary')]);
+    const canaryFile = join(tmp.dir, 'canary.log');
+    const promDir = join(tmp.dir, 'prometheus');
+    mkdirSync(promDir, { recursive: true });
+    const creds = join(tmp.dir, 'creds');
+    mkdirSync(creds);
+    writeFileSync(join(creds, 'codec.key'), randomBytes(32).toString('base64'), { mode: 0o600 });
+    temporal = await startTemporalDevServer({ dir: join(tmp.dir, 'temporal') });
+    vlagent = await startVlagent({ dir: tmp.dir, tailFile: canaryFile, backends: [p.url, s.url] });
+    prometheus = await startPrometheus(
+      promDir,
+      writePrometheusConfig(promDir, {
+        intervalSeconds: 1,
+        ruleFiles: [join(deployDir, 'prometheus', 'rules', 'log-pipeline.yml')],
+        scrapeConfigs: [{ job_name: 'vlagent', static_configs: [{ targets: [new URL(vlagent.url).host] }] }],
+      }),
+    );
+    configFile = join(tmp.dir, 'secdr.yaml');
+    writeFileSync(
+      configFile,
+      stringify({
+        temporal: { taskQueue: 'secdr-e2e-logs' },
+        clusters: [{ name: 'unused', nodes: ['http://127.0.0.1:1'], auth: { method: 'token', token: { env: 'SECDR_UNUSED' } } }],
+        storage: [{ name: 'local', type: 'local', dir: join(tmp.dir, 'store') }],
+        components: [victoriaLogsComponent(p), victoriaLogsComponent(s)],
+        logPipeline: {
+          primary: { type: 'victorialogs', url: p.url, component: p.name },
+          secondary: { type: 'victorialogs', url: s.url, component: s.name },
+          canary: { file: canaryFile },
+          outageWindowSeconds: 75,
+          catchUpLimitSeconds: 60,
+          prometheusUrl: prometheus.url,
+        },
+        reportsDir: join(tmp.dir, 'reports'),
+        metrics: { port: 0 },
+        codec: { keyId: 'e2e-logs', key: { file: join(creds, 'codec.key') } },
+      }),
+    );
+    config = loadConfig(configFile);
+    primary = platformFor(config.components[0]);
+    secondary = platformFor(config.components[1]);
+    await Promise.all([primary.start(), secondary.start()]);
+    client = new Client({ connection: await Connection.connect({ address: temporal.address }), dataConverter: dataConverterFor(config) });
+    startWorker(1);
+  });
+
+  after(async () => {
+    if (measured.length) console.log(`\n  measured:\n${measured.map((m) => `    ${m}`).join('\n')}\n`);
+    await client?.connection.close().catch(() => undefined);
+    await Promise.all([...workers, vlagent?.process, prometheus?.process, temporal?.process].filter(Boolean).map((x) => x!.stop()));
+    // The backends were started by the platform adapter (pid files), not the harness.
+    await Promise.all([primary?.stop(), secondary?.stop()]);
+    tmp.cleanup();
+  });
+
+  const start = (variant: string, over: Record<string, string> = {}) =>
+    client.workflow.start(logFailoverWorkflow, {
+      taskQueue: 'secdr-e2e-logs',
+      workflowId: `log-failover-${variant}-${Date.now()}`,
+      args: [logFailover.input(config, { variant, ...over })],
+    });
+
+  const alerts = async (): Promise<PromAlert[]> => {
+    const body = (await (await fetch(`${prometheus.url}/api/v1/alerts`)).json()) as { data: { alerts: PromAlert[] } };
+    return body.data.alerts;
+  };
+  const firing = async (alertname: string) => (await alerts()).filter((a) => a.labels.alertname === alertname && a.state === 'firing').map((a) => a.labels.url ?? a.labels.instance);
+
+  it('dry-run checks steady state and the adapters and changes nothing', async () => {
+    const r = await (await start('dry-run')).result();
+    assert.equal(r.outcome, 'succeeded', r.error);
+    assert.equal(r.details.canaries, undefined);
+    assert.equal((await primary.status()).running, true);
+    assert.equal(r.steps.some((s) => s.name.startsWith('Stop')), false);
+  });
+
+  it('primary-down: the secondary has the canaries within 30 s, the per-output alert fires for the primary only, the primary catches up, the alert resolves', async () => {
+    const handle = await start('primary-down');
+    await waitFor('the drill to reach the outage', async () => (await handle.query(statusQuery)).phase === 'outage', { timeoutMs: 60_000, intervalMs: 250 });
+    // While the primary is down: VlagentRemoteWriteErrors (for: 1m as deployed) for output 1 only.
+    const [report, sawFiring] = await Promise.all([
+      handle.result(),
+      waitFor(
+        'VlagentRemoteWriteErrors firing during the outage',
+        async () => {
+          const f = await firing('VlagentRemoteWriteErrors');
+          return f.length ? f : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 1000 },
+      ),
+    ]);
+    assert.deepEqual(sawFiring, ['1:secret-url'], 'only the primary output (the first -remoteWrite.url) alerts');
+    const r = report as LogFailoverReport;
+    assert.equal(r.outcome, 'succeeded', r.error);
+    const d = r.details;
+    // About one a second for 75 s; fewer on a loaded machine (each round also queries the secondary).
+    assert.ok(d.canaries!.sent >= 30, `sent ${d.canaries!.sent}`);
+    assert.deepEqual(d.canaries!.primary.missing, []);
+    assert.deepEqual(d.canaries!.secondary.missing, []);
+    assert.equal(d.canaries!.primary.received, d.canaries!.sent);
+    assert.ok(d.failoverDelaySeconds! <= 30, `failover delay ${d.failoverDelaySeconds} s`);
+    assert.equal(r.slos[0].met, true);
+    assert.deepEqual(r.compensations.map((c) => c.outcome), ['not needed']);
+    assert.equal((await primary.status()).running, true);
+    const md = readFileSync(r.reportFiles!.markdown, 'utf8');
+    assert.match(md, /log-failover/);
+    assert.ok(existsSync(r.reportFiles!.json));
+    measured.push(
+      `primary-down: ${d.canaries!.sent} canaries sent, primary ${d.canaries!.primary.received}, secondary ${d.canaries!.secondary.received}, ` +
+        `missing 0/0; failover delay ${d.failoverDelaySeconds} s (SLO 30 s); catch-up ${d.catchUpSeconds} s`,
+    );
+    measured.push(`timeline: ${d.timeline.map((t) => `${t.seconds}s ${t.event}`).join(' | ')}`);
+
+    // Restarted: no more send errors, so the 1m rate falls to 0 and the alert resolves.
+    await waitFor('VlagentRemoteWriteErrors to resolve', async () => (await firing('VlagentRemoteWriteErrors')).length === 0, { timeoutMs: 120_000, intervalMs: 1000 });
+  });
+
+  it('both-down: both stop, the per-output alerts fire for both, both restart and nothing is lost', async () => {
+    const r = await (await start('both-down')).result();
+    assert.equal(r.outcome, 'succeeded', r.error);
+    assert.deepEqual(r.details.alertsFiring, ['VlagentRemoteWriteErrors{url=1:secret-url}', 'VlagentRemoteWriteErrors{url=2:secret-url}']);
+    assert.deepEqual(r.details.canaries!.primary.missing, []);
+    assert.deepEqual(r.details.canaries!.secondary.missing, []);
+    assert.deepEqual(r.compensations.map((c) => c.outcome), ['not needed', 'not needed']);
+    assert.equal((await primary.status()).running, true);
+    assert.equal((await secondary.status()).running, true);
+    measured.push(`both-down: ${r.details.canaries!.sent} canaries, both backends complete after restart; catch-up ${r.details.catchUpSeconds} s; alerts ${r.details.alertsFiring!.join(', ')}`);
+  });
+
+  it('a killed worker mid-outage: a second worker finishes the drill and the primary is back with every canary', async () => {
+    const handle = await start('primary-down', { outageSeconds: '20' });
+    await waitFor('the primary to be stopped by the drill', async () => (await handle.query(statusQuery)).phase === 'outage' && !(await primary.status()).running, { timeoutMs: 60_000, intervalMs: 250 });
+    const first = workers.at(-1)!;
+    process.kill(-first.pid!, 'SIGKILL');
+    await waitFor('worker to be gone', async () => !first.alive);
+    startWorker(workers.length + 1);
+    const r = await handle.result();
+    assert.equal(r.outcome, 'succeeded', r.error);
+    assert.equal((await primary.status()).running, true);
+    assert.deepEqual(r.details.canaries!.primary.missing, []);
+    measured.push(`killed worker: ${r.details.canaries!.sent} canaries, none missing; catch-up ${r.details.catchUpSeconds} s`);
+  });
+
+  it('a cancelled drill puts the primary back', async () => {
+    const handle = await start('primary-down', { outageSeconds: '600' });
+    await waitFor('the primary to be stopped by the drill', async () => (await handle.query(statusQuery)).phase === 'outage' && !(await primary.status()).running, { timeoutMs: 60_000, intervalMs: 250 });
+    await handle.cancel();
+    await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError && /cancel/i.test(`${err.cause?.name} ${err.cause?.message}`));
+    assert.equal((await primary.status()).running, true);
+  });
+
+  it('refuses to start while the secondary is down, and leaves the primary running', async () => {
+    const rec = await secondary.stop();
+    try {
+      await assert.rejects((await start('primary-down')).result(), (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        assert.match(String(err.cause?.message), /refusing to start: the secondary log backend \(logs-secondary\) is not healthy/);
+        return true;
+      });
+      assert.equal((await primary.status()).running, true);
+    } finally {
+      await secondary.start(rec);
+    }
+  });
+});

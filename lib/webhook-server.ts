@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Heartbeat } from '../workflows/dead-mans-switch';
+import type { DrillDeliveryLog } from './alerting/drill-deliveries';
 
 /** The parts of Alertmanager's webhook payload (version 4) that the switch reads. */
 export interface AlertmanagerWebhookPayload {
@@ -32,6 +33,12 @@ export interface WebhookServerOptions {
    * POST cannot keep the dead man's switch quiet.
    */
   auth?: WebhookAuth;
+  /**
+   * The alerting drill's delivery probe (lib/alerting/drill-deliveries.ts): deliveries POSTed to
+   * `/drill/<receiver>` (same auth as /watchdog) are recorded, `GET /drill/deliveries?drill_id=`
+   * lists them. Absent: no /drill endpoints.
+   */
+  drillDeliveries?: DrillDeliveryLog;
 }
 
 export type WebhookAuth = { bearerToken: string } | { basicAuth: { username: string; password: string } };
@@ -120,6 +127,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/-/healthy' && req.method === 'GET') return reply(res, 200, { ok: true });
+    if (opts.drillDeliveries && path.startsWith('/drill/')) return handleDrill(req, res, path, opts.drillDeliveries);
     if (path !== '/watchdog') return reply(res, 404, { error: 'Alertmanager deliveries go to POST /watchdog' });
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
@@ -142,6 +150,28 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       return reply(res, 503, { error: `heartbeat not recorded: ${why}` });
     }
     return reply(res, 200, { heartbeat: true });
+  };
+
+  const handleDrill = async (req: IncomingMessage, res: ServerResponse, path: string, log: DrillDeliveryLog) => {
+    if (path === '/drill/deliveries' && req.method === 'GET') {
+      const id = new URL(req.url ?? '/', 'http://x').searchParams.get('drill_id');
+      if (!id) throw new HttpError(400, 'give the drill id: /drill/deliveries?drill_id=ID');
+      return reply(res, 200, { deliveries: log.query(id) });
+    }
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      return reply(res, 405, { error: 'Alertmanager posts drill deliveries to POST /drill/<receiver>' });
+    }
+    if (opts.auth && !authorized(req.headers.authorization, opts.auth)) {
+      res.setHeader('www-authenticate', 'bearerToken' in opts.auth ? 'Bearer' : 'Basic realm="secdr webhook"');
+      throw new HttpError(401, 'missing or wrong credentials; give the drill webhook_config the same http_config as /watchdog');
+    }
+    const payload = parseWebhookPayload(await readBody(req, opts.maxBodyBytes ?? 1024 * 1024));
+    try {
+      return reply(res, 200, { recorded: log.record(path.slice('/drill/'.length), payload) });
+    } catch (err) {
+      throw new HttpError(400, (err as Error).message);
+    }
   };
 
   const server = createServer((req, res) => {

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { readSecret } from '../../lib/config/load';
 import { deadMansSwitchDefaults, type DeadMansSwitchConfig, type SecdrConfig } from '../../lib/config/schema';
+import { createDrillDeliveryLog } from '../../lib/alerting/drill-deliveries';
 import { startWebhookServer, type WebhookAuth, type WebhookServer } from '../../lib/webhook-server';
 import { deadMansSwitchWorkflow, heartbeatSignal, type Heartbeat } from '../../workflows/dead-mans-switch';
 
@@ -42,6 +43,8 @@ export async function startWatchdogReceiver(
     port: opts.port ?? dms.listen.port,
     onHeartbeat: heartbeatForwarder(client, config, opts),
     auth: webhookAuth(dms),
+    // The alerting drill's delivery probe: GET /drill/deliveries (docs/runbooks/quarterly-drill.md#delivery-probe).
+    drillDeliveries: createDrillDeliveryLog(),
   });
 }
 

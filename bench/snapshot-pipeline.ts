@@ -227,6 +227,12 @@ async function main(): Promise<void> {
     // ---- fill to ≥ mb MiB of snapshot, with a memory point at about a quarter ----
     const target = opts.mb * 2 ** 20;
     const markerNonce = await writeMarker(source.address, rootToken);
+    // The demo-sized snapshot (marker only, tens of KB), for the small restore.
+    const smallSnapshot = join(dirs.shell, 'small.snap');
+    {
+      const res = await fetch(`${source.address}/v1/sys/storage/raft/snapshot`, { headers: { 'X-Vault-Token': rootToken } });
+      writeFileSync(smallSnapshot, Buffer.from(await res.arrayBuffer()), { mode: 0o600 });
+    }
     const fillStart = performance.now();
     let secrets = Math.ceil((target * 1.02) / VALUE_CHARS);
     log(
@@ -310,6 +316,24 @@ async function main(): Promise<void> {
     }
 
     const restores: RestoreTiming[] = [];
+    const restoreLogged = async (file: string, nodeId: string, performanceMultiplier: number): Promise<RestoreTiming> => {
+      const t = await restoreOnce({
+        dir: join(tmp, 'openbao'),
+        nodeId,
+        sealKeyFile: sealKey,
+        snapshotFile: file,
+        sourceToken: rootToken,
+        markerNonce,
+        performanceMultiplier,
+      });
+      const bytes = statSync(file).size;
+      log(
+        `  ${nodeId}: ${bytes} bytes, start ${(t.startMs / 1000).toFixed(2)} s, init ${(t.initMs / 1000).toFixed(2)} s, POST answered ${(t.postMs / 1000).toFixed(2)} s, ` +
+          `secret readable ${(t.readableMs / 1000).toFixed(2)} s after the POST (init + restore ${((t.initMs + t.readableMs) / 1000).toFixed(2)} s); states: ` +
+          t.states.map((x) => `${x.state}@${(x.ms / 1000).toFixed(2)}s`).join(' → '),
+      );
+      return { ...t, bytes };
+    };
     for (let i = 1; i <= opts.runs && restoreFile; i++) {
       if (i > 1 && performance.now() - began > opts.budgetMs * 0.9) {
         notes.push(
@@ -318,20 +342,11 @@ async function main(): Promise<void> {
         break;
       }
       log(`restore ${i}/${opts.runs} into a fresh node…`);
-      const t = await restoreOnce({
-        dir: join(tmp, 'openbao'),
-        nodeId: `restore-${i}`,
-        sealKeyFile: sealKey,
-        snapshotFile: restoreFile,
-        sourceToken: rootToken,
-        markerNonce,
-      });
-      restores.push(t);
-      log(
-        `  POST answered ${(t.postMs / 1000).toFixed(2)} s, secret readable ${(t.readableMs / 1000).toFixed(2)} s; states: ` +
-          t.states.map((x) => `${x.state}@${(x.ms / 1000).toFixed(2)}s`).join(' → '),
-      );
+      restores.push(await restoreLogged(restoreFile, `restore-${i}`, 1));
     }
+    // The same with OpenBao's default raft timing (performance_multiplier 5), and the small snapshot both ways.
+    if (restoreFile) restores.push(await restoreLogged(restoreFile, 'restore-pm5', 5));
+    restores.push(await restoreLogged(smallSnapshot, 'restore-small', 1), await restoreLogged(smallSnapshot, 'restore-small-pm5', 5));
     s3.destroy();
 
     const report: BenchReport = {

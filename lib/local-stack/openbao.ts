@@ -25,6 +25,12 @@ export interface OpenBaoOptions {
   joinAddress?: string;
   /** Auto-unseal through another OpenBao's transit engine (a KMS stand-in: openbao-kms.ts). Overrides the static seal. */
   transitSeal?: TransitSeal;
+  /**
+   * Raft `performance_multiplier`: scales election and heartbeat timeouts. Default 1 (OpenBao's
+   * own default is 5, for slow shared hardware): a fresh single node then elects itself in about
+   * a second instead of five, which is most of a restore target's start + init (docs/benchmarks.md).
+   */
+  performanceMultiplier?: number;
 }
 
 /** Where a transit seal finds its key; the token goes in the server's environment, never its config file. */
@@ -55,6 +61,7 @@ export async function startOpenBao(opts: OpenBaoOptions): Promise<OpenBaoNode> {
     'storage "raft" {',
     `  path = "${join(dataDir, 'raft')}"`,
     `  node_id = "${opts.nodeId}"`,
+    `  performance_multiplier = ${opts.performanceMultiplier ?? 1}`,
     ...(opts.joinAddress ? [`  retry_join {`, `    leader_api_addr = "${opts.joinAddress}"`, '  }'] : []),
     '}',
     'listener "tcp" {',

@@ -21,13 +21,13 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bott
 .succeeded,.ok,.met,.done,.better{background:#2e7d32}.failed,.breached,.worse{background:#c62828}.cancelled,.skipped,.same,.gone,.not-needed{background:#78808c}.running,.new{background:#1565c0}
 table{border-collapse:collapse;font-size:13px;width:100%}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e8ebf0;vertical-align:top}th{background:#f4f6f9}
 .timeline{border:1px solid #dde2ea;border-radius:6px;padding:10px 12px;font-size:12px}
-.row{display:grid;grid-template-columns:330px 1fr 90px;align-items:center;gap:8px;min-height:22px}
+.row{display:grid;grid-template-columns:330px 1fr 170px;align-items:center;gap:8px;min-height:22px}
 .row .label{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .track{position:relative;height:16px;background:#f4f6f9;border-radius:3px}
 .bar{position:absolute;top:2px;height:12px;border-radius:3px;min-width:3px}
 .limit{position:absolute;top:-3px;bottom:-3px;border-left:2px dashed #c62828}
-.limit.beyond{border:none;right:-2px;color:#c62828;font-weight:700}
-.axis{display:grid;grid-template-columns:330px 1fr 90px;gap:8px;color:#778;margin-top:4px}.axis div.ticks{display:flex;justify-content:space-between}
+.hint{color:#778;margin:2px 0 4px}
+.axis{display:grid;grid-template-columns:330px 1fr 170px;gap:8px;color:#778;margin-top:4px}.axis div.ticks{display:flex;justify-content:space-between}
 .sep{border-top:1px solid #dde2ea;margin:6px 0}
 ul.findings li{margin:4px 0}
 pre{background:#f4f6f9;padding:6px 8px;border-radius:4px;white-space:pre-wrap;font-size:12px;margin:0}
@@ -37,12 +37,11 @@ function badge(cls: string, text = cls): string {
   return `<span class="badge ${esc(cls.replace(/\s+/g, '-'))}">${esc(text)}</span>`;
 }
 
-/** Seconds the timeline spans: the run, and every measurement or breach that happened inside it. */
+/** Seconds the step timeline spans: the run and every step in it. */
 function axisSeconds(r: ProcedureReport): number {
   const ends = r.steps.map((s) => secondsBetween(r.startedAt, s.endedAt ?? s.startedAt));
-  const slo = r.slos.flatMap((s) => [s.measuredSeconds ?? 0, s.breachedAtSeconds ?? 0]);
   const run = r.finishedAt ? secondsBetween(r.startedAt, r.finishedAt) : 0;
-  return Math.max(1, run, ...ends, ...slo);
+  return Math.max(1, run, ...ends);
 }
 
 function stepRow(r: ProcedureReport, s: Step, axis: number): string {
@@ -55,25 +54,30 @@ function stepRow(r: ProcedureReport, s: Step, axis: number): string {
 <div>${esc(seconds(end - start))}</div></div>`;
 }
 
-function sloRow(s: ProcedureReport['slos'][number], axis: number): string {
+/**
+ * An SLO is measured from its own start (the procedure's, or a phase's), which the report does
+ * not place on the run's axis; so each SLO row has its own scale, 0 to a quarter past the larger
+ * of its limit and what was measured, with the limit marked.
+ */
+function sloRow(s: ProcedureReport['slos'][number]): string {
   const reached = s.measuredSeconds ?? s.breachedAtSeconds ?? 0;
-  const limit =
-    s.limitSeconds <= axis
-      ? `<div class="limit" style="left:${pct((s.limitSeconds / axis) * 100)}" title="limit ${s.limitSeconds} s"></div>`
-      : `<div class="limit beyond" title="limit ${s.limitSeconds} s, beyond this axis">▸ ${s.limitSeconds} s</div>`;
+  const scale = Math.max(s.limitSeconds, reached) * 1.25;
   const title = `${s.slo}: measured ${seconds(s.measuredSeconds)}, limit ${s.limitSeconds} s, ${s.met ? 'met' : 'breached'}`;
+  const value = `${s.measuredSeconds === undefined ? 'not reached' : seconds(s.measuredSeconds)} / ${s.limitSeconds} s`;
   return `<div class="row slo" data-met="${s.met}"><div class="label" title="${esc(s.slo)}">SLO · ${esc(s.slo)}</div>
-<div class="track"><div class="bar ${s.met ? 'met' : 'breached'}" style="left:0;width:${pct((reached / axis) * 100)}" title="${esc(title)}"></div>${limit}</div>
-<div>${s.met ? 'met' : 'BREACHED'}</div></div>`;
+<div class="track"><div class="bar ${s.met ? 'met' : 'breached'}" style="left:0;width:${pct((reached / scale) * 100)}" title="${esc(title)}"></div><div class="limit" style="left:${pct((s.limitSeconds / scale) * 100)}" title="limit ${s.limitSeconds} s"></div></div>
+<div>${esc(value)} ${s.met ? 'met' : '<b>BREACHED</b>'}</div></div>`;
 }
 
 function timeline(r: ProcedureReport): string {
   const axis = axisSeconds(r);
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => `<span>${(axis * f).toFixed(axis < 20 ? 1 : 0)} s</span>`).join('');
   const rows = r.steps.map((s) => stepRow(r, s, axis)).join('\n');
-  const slos = r.slos.map((s) => sloRow(s, axis)).join('\n');
-  return `<div class="timeline" id="timeline">${rows || '<p>no steps ran</p>'}${slos ? `<div class="sep"></div>${slos}` : ''}
-<div class="axis"><div></div><div class="ticks">${ticks}</div><div></div></div></div>`;
+  const slos = r.slos.map((s) => sloRow(s)).join('\n');
+  return `<div class="timeline" id="timeline">${rows || '<p>no steps ran</p>'}
+<div class="axis"><div></div><div class="ticks">${ticks}</div><div></div></div>${
+    slos ? `<div class="sep"></div><div class="hint">Each SLO from its own start, on its own scale; the dashed line is the limit.</div>${slos}` : ''
+  }</div>`;
 }
 
 function sloTable(r: ProcedureReport): string {

@@ -100,8 +100,8 @@ describe('quarterly drill through the CLI (worker process, Temporal dev server, 
     assert.match(mine.files.html.sha256, /^[0-9a-f]{64}$/);
     const took = (Date.parse(mine.finishedAt!) - Date.parse(mine.startedAt)) / 1000;
     console.log(`      the drill itself (workflow start to evidence stored): ${took.toFixed(1)} s`);
+    if (process.env.SECDR_KEEP_REPORT) writeFileSync(process.env.SECDR_KEEP_REPORT, (await secdr(['drill', 'report', mine.workflowId, '--format', 'json'])).stdout);
     const html = await secdr(['drill', 'report', mine.workflowId, '--format', 'html']);
-    if (process.env.SECDR_KEEP_REPORT) writeFileSync(process.env.SECDR_KEEP_REPORT, html.stdout);
     assert.equal(html.code, 0);
     assert.match(html.stdout, /id="timeline"/);
     assert.match(html.stdout, /alerting: Resolved notification reaches the receiver/);

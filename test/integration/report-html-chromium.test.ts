@@ -49,13 +49,14 @@ describe('drill report HTML in real headless Chromium', function () {
     assert.deepEqual(red, ['log-failover: Secondary shows the canaries', 'log-failover: logs visible in secondary']);
   });
 
-  it('puts the SLO limit marker where the limit falls on the axis', async () => {
+  it('puts the SLO limit marker where the limit falls on the SLO row\'s scale', async () => {
     const m = await browser!.evaluate<{ track: { left: number; width: number }; limit: number }>(`(() => {
       const row = [...document.querySelectorAll('#timeline .row.slo')].find((r) => r.textContent.includes('logs visible'));
       const t = row.querySelector('.track').getBoundingClientRect();
       return { track: { left: t.left, width: t.width }, limit: row.querySelector('.limit').getBoundingClientRect().left };
     })()`);
-    const expected = m.track.left + (m.track.width * 30) / 190;
+    // Its own scale: 1.25 × the 30 s limit, so the limit sits at 80 % of the track.
+    const expected = m.track.left + m.track.width * 0.8;
     assert.ok(Math.abs(m.limit - expected) < 2, `limit marker at ${m.limit}px, expected ${expected}px`);
   });
 

@@ -17,9 +17,11 @@ describe('report renderers', () => {
     it('draws one timeline row per step and per SLO, with the SLO limit marked', () => {
       assert.equal(html.match(/class="row step"/g)?.length, 8);
       assert.equal(html.match(/class="row slo"/g)?.length, 3);
-      // 190 s axis: the 30 s limit sits at 15.79 %, the 300 s one is beyond the axis.
-      assert.match(html, /class="limit" style="left:15\.79%"/);
-      assert.match(html, /class="limit beyond"[^>]*>▸ 300 s/);
+      // Each SLO on its own scale (1.25 × the larger of limit and measurement): the limit at 80 %.
+      assert.equal(html.match(/class="limit" style="left:80\.00%"/g)?.length, 3);
+      // 21.4 s of a 300 s limit: 21.4 / 375 = 5.71 %.
+      assert.match(html, /class="bar met" style="left:0;width:5\.71%"/);
+      assert.match(html, /not reached \/ 30 s <b>BREACHED<\/b>/);
     });
 
     it('lists findings as runbook gaps and the comparison with the previous drill', () => {

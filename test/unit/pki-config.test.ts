@@ -58,4 +58,13 @@ describe('caOutage config and drill input: bad input names the field and the fix
     });
     assert.throws(() => caOutage.input(ok, { holdSeconds: 'soon' }), /--hold-seconds soon: give a whole number of seconds/);
   });
+
+  it('asks for a Schedule only when caOutage.schedule is set', () => {
+    const section = { ca, endpoints: [{ name: 'web', address: 'a:1' }], trustStores: ['/x.pem'] };
+    assert.deepEqual(caOutage.schedules!(testConfig(tmp.dir, { components: [component], caOutage: section })), []);
+    const [s] = caOutage.schedules!(testConfig(tmp.dir, { components: [component], caOutage: { ...section, schedule: '0 5 1 */3 *' } }));
+    assert.equal(s.scheduleId, 'secdr-drill-ca-outage');
+    assert.equal(s.cron, '0 5 1 */3 *');
+    assert.equal(s.input.caComponent, 'ca');
+  });
 });

@@ -33,10 +33,6 @@ async function main(): Promise<number> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const t0 = Date.now();
   const step = (s: string) => console.log(`\n[demo +${((Date.now() - t0) / 1000).toFixed(1)}s] ${s}`);
-  const dir = resolve('.secdr', 'demo');
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  chmodSync(dir, 0o755);
   const drill = process.argv.indexOf('--drill');
   if (drill >= 0) {
     const name = process.argv[drill + 1];
@@ -45,8 +41,15 @@ async function main(): Promise<number> {
       return 2;
     }
     const { logFailoverDemo } = await import('./demo-log-failover');
-    return logFailoverDemo(dir, step, keepRunning);
+    const drillDir = resolve('.secdr', `demo-${name}`);
+    rmSync(drillDir, { recursive: true, force: true });
+    mkdirSync(drillDir, { recursive: true });
+    return logFailoverDemo(drillDir, step, keepRunning);
   }
+  const dir = resolve('.secdr', 'demo');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o755);
   const creds = join(dir, 'credentials');
   mkdirSync(creds, { mode: 0o700 });
 

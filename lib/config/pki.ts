@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { name, vaultAuth } from './primitives';
 
-
 const baseUrl = z.string().regex(/^https?:\/\/[^\s/]+(:\d+)?\/?$/, 'must be a base URL like https://ca.example:8200');
 const hostPort = z
   .string()

@@ -5,9 +5,10 @@ import { Readable } from 'node:stream';
 import { Client as PgClient } from 'pg';
 import { cancellationSignal, heartbeat } from './activity-context';
 import { clusterNamed, storageNamed, targetNamed } from '../lib/config/lookup';
-import type { RestoreTarget, SecdrConfig } from '../lib/config/schema';
+import type { ClusterConfig, RestoreTarget, SecdrConfig } from '../lib/config/schema';
 import { fail, FailureType } from '../lib/fail';
 import { noteSecret } from '../lib/secret-registry';
+import { componentByName, platformFor } from '../lib/platform';
 import { login, vaultApi, vaultFailure } from '../lib/vault/client';
 import { fetchWithCa, findActiveNode, nodeHealth } from '../lib/vault/health';
 import { takeAndStore } from '../lib/snapshot/take-and-store';
@@ -95,6 +96,68 @@ async function assertKmsReachable(targetName: string, kms: NonNullable<RestoreTa
       'Restore into a target whose seal uses a reachable copy of the key (a replica KMS in another region, docs/runbooks/vault-restore.md), or into a Shamir-sealed target',
     { kms: kms.address, unreachable: h.unreachable ?? h.state },
   );
+}
+
+/** The configured cluster that `address` is a node of: a source, which secdr never restores over or seals. */
+function sourceClusterAt(config: SecdrConfig, address: string): ClusterConfig | undefined {
+  const norm = (a: string) => a.replace(/\/$/, '');
+  return config.clusters.find((c) => c.nodes.some((n) => norm(n) === norm(address)));
+}
+
+/**
+ * A target that already holds data: only an earlier restore of the same source may be
+ * overwritten, proven by the restorer AppRole (which exists only in the source's data)
+ * logging in. Anything else is refused with what to do.
+ */
+async function forceRestoreOverEarlierRestore(
+  config: SecdrConfig,
+  target: RestoreTarget,
+  state: string,
+  candidates: RestoreCandidate[],
+): Promise<{ used: string; rejected: { key: string; reason: string }[] }> {
+  const refuse = (why: string) =>
+    fail(
+      FailureType.VaultAlreadyInitialized,
+      `target ${target.name} (${target.address}) is already initialised; secdr restores only into a fresh cluster or over an earlier restore of the same source, and ${why}. ` +
+        'Wipe its raft data (or provision a new one) and re-run, or choose another target',
+    );
+  // The restorer exists in the source too: never let a restore overwrite a configured source node.
+  const source = sourceClusterAt(config, target.address);
+  if (source) throw refuse(`it is a node of cluster ${source.name} (a source, never a restore target)`);
+  if (state === 'sealed') {
+    throw refuse(
+      `sealed with keys secdr does not have; unseal it by hand, or set restore.targets[].component so the next run can restart an auto-unseal target`,
+    );
+  }
+  if (!target.restorer) throw refuse('restore.targets[].restorer is not configured, so secdr cannot tell whose data it holds (deploy/vault/policies/secdr-restorer.hcl)');
+  let token: string;
+  try {
+    token = await login(target.address, target.restorer, target.caFile, `target ${target.name} restorer`);
+  } catch (err) {
+    throw refuse(`the restorer AppRole from the source's data does not log in (${(err as Error).message}): it holds something else`);
+  }
+  const rejected: { key: string; reason: string }[] = [];
+  for (const candidate of candidates) {
+    heartbeat({ restoring: candidate.key, over: 'earlier restore' });
+    const res = await postSnapshot(target, token, candidate.file);
+    if (res.ok) return { used: candidate.key, rejected };
+    if (res.status === 403) {
+      throw vaultFailure({ response: { statusCode: 403, body: { errors: [res.reason] } } }, `target ${target.name}: force-restore`, 'sys/storage/raft/snapshot-force', 'secdr-restorer');
+    }
+    rejected.push({ key: candidate.key, reason: res.reason });
+  }
+  throw fail(FailureType.RestoreRejected, `target ${target.name}: Vault rejected every candidate snapshot (${rejected.map((r) => `${r.key}: ${r.reason}`).join('; ')})`, { rejected });
+}
+
+async function postSnapshot(target: RestoreTarget, token: string, file: string): Promise<{ ok: boolean; status: number; reason: string }> {
+  const res = await fetchWithCa(`${target.address}/v1/sys/storage/raft/snapshot-force`, target.caFile, 3600_000, {
+    method: 'POST',
+    headers: { 'X-Vault-Token': token, 'Content-Type': 'application/octet-stream' },
+    body: Readable.toWeb(createReadStream(file)) as unknown as RequestInit['body'],
+    duplex: 'half',
+  } as RequestInit);
+  const text = await res.text().catch(() => '');
+  return { ok: res.status === 204 || res.status === 200, status: res.status, reason: `Vault answered ${res.status}: ${safeJson(text).errors?.join('; ') ?? ''}` };
 }
 
 export function createVaultActivities(config: SecdrConfig) {
@@ -192,13 +255,7 @@ export function createVaultActivities(config: SecdrConfig) {
       if (target.kms) await assertKmsReachable(target.name, target.kms);
       const health = await nodeHealth(target.address, target.caFile);
       if (health.state === 'unreachable') throw new Error(`target ${target.name} (${target.address}) is unreachable: ${health.error ?? health.status}`);
-      if (health.initialized) {
-        throw fail(
-          FailureType.VaultAlreadyInitialized,
-          `target ${target.name} (${target.address}) is already initialised; secdr restores only into a fresh cluster. ` +
-            'Wipe its raft data (or provision a new one) and re-run; if a previous attempt died between init and restore, that is the fix too',
-        );
-      }
+      if (health.initialized) return forceRestoreOverEarlierRestore(config, target, health.state, input.candidates);
       const api = vaultApi(target.address, { caFile: target.caFile });
       const shamir = target.shamir ?? { shares: 1, threshold: 1 };
       let init: { root_token: string; keys_base64?: string[] };
@@ -233,6 +290,66 @@ export function createVaultActivities(config: SecdrConfig) {
           'the target is now initialised: wipe it before trying again with an older snapshot',
         { rejected },
       );
+    },
+
+    /**
+     * Puts a restored copy out of service as `restore.targets[].after` says (run as a frame
+     * compensation, so a failed or cancelled restore does it too): `seal` with the restorer
+     * credential from the restored data, `stop` through the component's platform adapter,
+     * `keep` leaves it up. Returns what it did, for the report.
+     */
+    async retireTarget(input: { target: string }): Promise<{ after: 'seal' | 'stop' | 'keep'; detail: string; warning?: string }> {
+      const target = targetNamed(config, input.target);
+      if (target.after === 'keep') {
+        return { after: 'keep', detail: 'kept in service (after: keep)', warning: `target ${target.name} keeps serving a live copy of production (restore.targets[].after: keep)` };
+      }
+      if (target.after === 'stop') {
+        const record = await platformFor(componentByName(config, target.component!), { signal: cancellationSignal() }).stop();
+        return { after: 'stop', detail: `stopped ${record.component} (${record.adapter})` };
+      }
+      const source = sourceClusterAt(config, target.address);
+      if (source) return { after: 'seal', detail: `left as is: a node of cluster ${source.name} (a source)` };
+      const health = await nodeHealth(target.address, target.caFile);
+      if (health.state === 'sealed' || health.state === 'uninitialized') return { after: 'seal', detail: `already ${health.state}` };
+      if (health.state === 'unreachable') return { after: 'seal', detail: `not reachable: ${health.error}` };
+      if (!target.restorer) {
+        return { after: 'seal', detail: 'not sealed', warning: `target ${target.name} was left unsealed: set restore.targets[].restorer (deploy/vault/policies/secdr-restorer.hcl) so secdr can seal it` };
+      }
+      // The restore may still be applying: wait until the node answers active before sealing.
+      await waitActive(target.address, target.caFile, 120_000);
+      let token: string;
+      try {
+        token = await login(target.address, target.restorer, target.caFile, `target ${target.name} restorer`);
+      } catch (err) {
+        // No restorer in its data: it holds no restore of this source, so it is not secdr's to seal.
+        if ((err as { type?: string }).type === FailureType.VaultPermissionDenied) return { after: 'seal', detail: 'left as is: holds no restore of this source (the restorer does not log in)' };
+        throw err;
+      }
+      try {
+        await vaultApi(target.address, { token, caFile: target.caFile }).write('sys/seal', {});
+      } catch (err) {
+        throw vaultFailure(err, `target ${target.name}: sealing the restored copy`, 'sys/seal', 'secdr-restorer', target.address);
+      }
+      return { after: 'seal', detail: 'sealed' };
+    },
+
+    /**
+     * Brings a target the previous run put out of service back before a new restore: starts
+     * a stopped one, and restarts an auto-unseal one that is sealed (auto-unseal needs a
+     * restart; its keys are the source's). Shamir or no component: left as is, and the
+     * restore refuses a sealed target with what to do.
+     */
+    async bringTargetBack(input: { target: string }): Promise<string> {
+      const target = targetNamed(config, input.target);
+      const before = await nodeHealth(target.address, target.caFile);
+      if (!target.component || (before.state !== 'unreachable' && !(before.state === 'sealed' && target.seal === 'auto' && before.initialized))) {
+        return `already ${before.state}`;
+      }
+      const adapter = platformFor(componentByName(config, target.component), { signal: cancellationSignal() });
+      if (before.state === 'sealed') await adapter.stop();
+      await adapter.start();
+      await waitActive(target.address, target.caFile, 120_000);
+      return before.state === 'sealed' ? `restarted ${target.component}: auto-unsealed` : `started ${target.component}`;
     },
 
     /** Reads the canary with the verifier credential from the restored data. */

@@ -50,6 +50,14 @@ export const profiles = {
     heartbeatTimeout: '2 minutes',
     retry: { maximumAttempts: 1 },
   },
+  /**
+   * Taking a restore target out of service (seal/stop) or bringing it back (start/restart):
+   * minutes at most, a few retries (each step is idempotent).
+   */
+  targetLifecycle: {
+    startToCloseTimeout: '5 minutes',
+    retry: { initialInterval: '2 seconds', maximumAttempts: 3, nonRetryableErrorTypes: [FailureType.InvalidInput, FailureType.VaultPermissionDenied] },
+  },
   /** Verification after restore: the restored data may need a moment to apply. */
   verify: {
     startToCloseTimeout: '1 minute',

@@ -18,6 +18,7 @@ const destructive = proxyActivities<Vault>(profiles.destructive);
 const verify = proxyActivities<Vault>(profiles.verify);
 const storage = proxyActivities<Storage>(profiles.streaming);
 const storageQuick = proxyActivities<Storage>(profiles.quick);
+const lifecycle = proxyActivities<Vault>(profiles.targetLifecycle);
 
 export interface RestoreInput {
   cluster: string;
@@ -91,6 +92,16 @@ export async function vaultRestoreWorkflow(input: RestoreInput): Promise<Restore
       if (candidates.length === 0) {
         throw fail(FailureType.SnapshotNotFound, `no verified snapshot of ${input.cluster} in ${input.storage}; take one with \`secdr snapshot --cluster ${input.cluster}\``);
       }
+
+      // The previous (weekly) run put the target out of service: bring it back first, then
+      // register putting it out of service again before anything touches it, so a failed,
+      // cancelled or crashed run also leaves no live copy of production.
+      await p.step('bring the target back into service', () => lifecycle.bringTargetBack({ target: input.target }), (d) => d);
+      p.compensate(`put ${input.target} out of service`, async () => {
+        const r = await lifecycle.retireTarget({ target: input.target });
+        if (r.warning) p.finding(r.warning);
+        return r.detail;
+      });
 
       // 2. Download and re-verify; a corrupt or missing one falls back to the previous.
       // 3. Init + force-restore on the fresh target (one activity: the root token never leaves it),

@@ -78,6 +78,19 @@ const restoreTarget = z
     shamir: z.object({ shares: z.number().int().min(1), threshold: z.number().int().min(1) }).strict().optional(),
     /** Least-privilege credential that exists in the restored data (not a root token). */
     verifier: vaultAuth,
+    /**
+     * The restorer AppRole from the source's data (deploy/vault/policies/secdr-restorer.hcl): lets a
+     * repeated (weekly) restore force-restore over an earlier restore of the same source, and seal it.
+     */
+    restorer: vaultAuth.optional(),
+    /**
+     * What happens to the restored copy after verification, also after a failed or cancelled run:
+     * `seal` (default; needs `restorer`), `stop` (through the platform adapter of `component`), or
+     * `keep` (explicit: a live copy of production stays up; the report warns).
+     */
+    after: z.enum(['seal', 'stop', 'keep']).default('seal'),
+    /** Component (components[].name) that runs the target: `after: stop` stops it, the next run starts it; an auto-unseal target sealed by the last run is restarted through it. */
+    component: name.optional(),
     database: z
       .object({
         mount: z.string().default('database'),

@@ -7,6 +7,8 @@ export interface SeededCredentials {
   /** Files holding AppRole role_id/secret_id, as the worker config references them. */
   snapshot: { roleIdFile: string; secretIdFile: string };
   verifier: { roleIdFile: string; secretIdFile: string };
+  /** The weekly test restore's credential for a target holding an earlier restore (secdr-restorer.hcl). */
+  restorer: { roleIdFile: string; secretIdFile: string };
 }
 
 const POLICY_DIR = join(__dirname, '..', '..', 'deploy', 'vault', 'policies');
@@ -25,7 +27,7 @@ export async function seedSourceCluster(opts: {
 }): Promise<SeededCredentials> {
   const api = vaultApi(opts.address, { token: opts.rootToken });
   await api.mount({ mount_point: 'secret', type: 'kv', options: { version: '2' } });
-  for (const name of ['secdr-snapshot', 'secdr-verifier']) {
+  for (const name of ['secdr-snapshot', 'secdr-verifier', 'secdr-restorer']) {
     await api.addPolicy({ name, rules: readFileSync(join(POLICY_DIR, `${name}.hcl`), 'utf8') });
   }
   await api.enableAuth({ mount_point: 'approle', type: 'approle' });
@@ -33,6 +35,7 @@ export async function seedSourceCluster(opts: {
   for (const [role, policy] of [
     ['snapshot', 'secdr-snapshot'],
     ['verifier', 'secdr-verifier'],
+    ['restorer', 'secdr-restorer'],
   ] as const) {
     await api.write(`auth/approle/role/secdr-${role}`, { token_policies: policy, token_ttl: '15m', secret_id_ttl: 0 });
     const roleId = (await api.read(`auth/approle/role/secdr-${role}/role-id`)).data.role_id as string;

@@ -47,6 +47,8 @@ function stubs(opts: { corrupt?: string[]; sealedPolls?: number; threshold?: num
     reports: [] as RestoreReport[],
     statusPolls: 0,
     discarded: [] as string[],
+    broughtBack: 0,
+    retired: 0,
   };
   const activities = {
     async listSnapshots(): Promise<SnapshotMeta[]> {
@@ -100,6 +102,14 @@ function stubs(opts: { corrupt?: string[]; sealedPolls?: number; threshold?: num
       return { json: '/r.json', markdown: '/r.md' };
     },
     async recordProcedureOutcome() {},
+    async bringTargetBack() {
+      calls.broughtBack++;
+      return 'already uninitialized';
+    },
+    async retireTarget() {
+      calls.retired++;
+      return { after: 'seal' as const, detail: 'sealed' };
+    },
     async discardStagedFile(i: { file: string }) {
       calls.discarded.push(i.file);
       return { removed: i.file };
@@ -220,5 +230,23 @@ describe('vaultRestoreWorkflow (time-skipping, stubbed activities)', function ()
       },
     );
     assert.deepEqual(calls.restored, []);
+  });
+
+  it('puts the target out of service even when the restore fails, after bringing it back first', async () => {
+    const { activities, calls } = stubs();
+    const failing = {
+      ...activities,
+      async restoreSnapshot(): Promise<never> {
+        throw ApplicationFailure.create({ type: FailureType.RestoreRejected, nonRetryable: true, message: 'Vault answered 400' });
+      },
+    };
+    await assert.rejects(run(failing, input()), (err: WorkflowFailedError) => /Vault answered 400/.test(err.cause?.message ?? ''));
+    assert.equal(calls.broughtBack, 1);
+    assert.equal(calls.retired, 1, 'the seal/stop compensation ran on failure');
+    const report = calls.reports.at(-1)!;
+    assert.deepEqual(
+      report.compensations.map((c) => [c.name, c.outcome, c.detail]).find(([n]) => n === 'put dr out of service'),
+      ['put dr out of service', 'done', 'sealed'],
+    );
   });
 });

@@ -40,6 +40,8 @@ export const mochaHooks = {
       version(join(binaries.postgresBin, 'postgres'), ['--version']),
       version(binaries.prometheus, ['--version']),
       `alertmanager ${version(binaries.alertmanager, ['--version'], /version [^ ]+/)}`,
+      // go install builds carry no version string: the installer's stamp says what was built.
+      `victoria-logs ${version('cat', [binaries.victoriaLogs.replace(/victoria-logs$/, '.victoria-logs-version')])}, vlagent ${version('cat', [binaries.vlagent.replace(/vlagent$/, '.vlagent-version')])}`,
     ];
     console.log(`\nReal servers under test:\n${lines.map((l) => `  - ${l}`).join('\n')}\n`);
   },

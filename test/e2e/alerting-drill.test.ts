@@ -1,17 +1,19 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { SecdrConfig } from '../../lib/config/schema';
 import { startAlertmanager, type HttpServer } from '../../lib/local-stack/prometheus';
 import { startTemporalDevServer, type TemporalDevServer } from '../../lib/local-stack/temporal';
+import { waitFor } from '../../lib/local-stack/wait';
 import { drillLastSuccess } from '../../lib/metrics';
 import type { ProcedureReport } from '../../lib/reports/types';
 import { dataConverterFor } from '../../lib/temporal/connect';
 import { createWorker } from '../../workers/worker';
+import { statusQuery } from '../../workflows/frame';
 import { alertingDrillWorkflow, type AlertingDrillReport } from '../../workflows/alerting-drill';
 import { testConfig } from '../harness/config';
 import { startRecordingReceivers, writeDeployedAlertmanagerConfig, type RecordingReceivers } from '../harness/receivers';
@@ -126,6 +128,19 @@ describe('alerting drill end to end (Temporal dev server, worker, Alertmanager, 
     assert.deepEqual(report.compensations.map((c) => [c.name, c.outcome]), [['End the drill alert', 'done']]);
     assert.equal((await activeDrillAlerts(id)).length, 0, 'no test page left open');
     assert.ok(report.findings.some((f) => /SLO "notification delivered" breached/.test(f)));
+  });
+
+  it('ends the drill alert when the drill is cancelled while waiting for the notification', async () => {
+    const id = `alerting-drill-${randomUUID()}`;
+    const handle = await client.workflow.start(alertingDrillWorkflow, { taskQueue, workflowId: id, args: [{ labels: {}, sloSeconds: 120, resolvedSloSeconds: 60 }] });
+    await waitFor('the drill to wait for the notification', async () => (await handle.query(statusQuery)).step === 'Notification reaches the on-call receiver', { timeoutMs: 30_000, intervalMs: 200 });
+    assert.equal((await activeDrillAlerts(id)).length, 1, 'the test page is open while the drill waits');
+    await handle.cancel();
+    await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
+    assert.equal((await activeDrillAlerts(id)).length, 0, 'the undo ended the test page');
+    const onDisk = readdirSync(config.reportsDir).map((f) => join(config.reportsDir, f)).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(f, 'utf8')) as ProcedureReport).find((r) => r.workflowId === id)!;
+    assert.equal(onDisk.outcome, 'cancelled');
+    assert.deepEqual(onDisk.compensations.map((c) => [c.name, c.outcome]), [['End the drill alert', 'done']]);
   });
 
   it('fails before posting anything when a silence would swallow the page, naming the silence and route', async () => {

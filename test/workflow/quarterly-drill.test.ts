@@ -136,6 +136,18 @@ describe('quarterlyDrillWorkflow (time-skipping; drills are stand-ins in the rea
     assert.deepEqual(report.drills.map((x) => x.outcome), ['failed', 'not run', 'not run', 'not run']);
   });
 
+  it('when cancelled, cancels the running drill and waits for its undo before ending', async () => {
+    const { report } = await run({}, async (id) => {
+      const h = suite.env.client.workflow.getHandle(id);
+      // vault-restore takes 5 s of workflow time, log-failover 6 s: cancel inside log-failover.
+      await suite.env.sleep(8_000);
+      await h.cancel();
+    }).catch((err: unknown) => ({ report: undefined, err }));
+    assert.equal(report, undefined, 'a cancelled run ends cancelled, not with a result');
+    assert.deepEqual(actions, ['vault-restore'], 'no drill after the cancel');
+    assert.ok(undos.includes('log-failover'), `the running drill put its component back (undos: ${undos.join(', ')})`);
+  });
+
   it('waits for approval and records who approved and when', async () => {
     const { report, error } = await run({ approval: { timeoutSeconds: 3600 } }, async (id) => {
       const h = suite.env.client.workflow.getHandle(id);

@@ -119,11 +119,11 @@ export function renderReport(r: BenchReport): string {
     `| peak RSS, MiB | ${mib(sum.secdrRss)} | ${mib(sum.shellRss)} (largest of the three commands) | ${(sum.secdrRss / sum.shellRss).toFixed(2)} |`,
     `| throughput, MiB/s | ${(r.snapshotBytes / 2 ** 20 / (sum.secdrWall / 1000)).toFixed(1)} | ${(r.snapshotBytes / 2 ** 20 / (sum.shellWall / 1000)).toFixed(1)} | |`,
     '',
-    '- **secdr** is one process (`node --import tsx bench/run-secdr-side.ts`): the real `streamSnapshot` from `activities/vault.ts` ' +
-      '(GET `sys/storage/raft/snapshot` → staging file, SHA-256 and the full archive verification in the same pass), then the real ' +
-      '`createStore(s3).put` from `lib/storage/snapshot-store.ts` (lib-storage multipart upload, 8 MiB parts × 4 in flight, SSE-KMS, ' +
-      'SHA-256 part checksums, HEAD read-back of size/KMS key/checksum, catalog entry). Wall time is spawn to exit, so it includes ' +
-      `starting Node and compiling the TypeScript with tsx: ${s(r.secdrStartup.wallMs)} s and ${mib(r.secdrStartup.maxRssKiB)} MiB RSS for loading the modules alone ` +
+    '- **secdr** is one process (`node dist/bench/run-secdr-side.js`, compiled): the real one-pass `takeAndStore` from `lib/snapshot/take-and-store.ts` ' +
+      'that the snapshot activity runs (GET `sys/storage/raft/snapshot` straight into the S3 multipart upload, SSE-KMS, SHA-256 part checksums, while the ' +
+      'archive is verified and hashed; after the verdict: CompleteMultipartUpload, HEAD read-back of size/KMS key/checksum, catalog entry; no local copy). ' +
+      'Wall time is spawn to exit, so it includes ' +
+      `starting Node and loading the modules: ${s(r.secdrStartup.wallMs)} s and ${mib(r.secdrStartup.maxRssKiB)} MiB RSS for loading them alone ` +
       `(the pipeline itself, measured inside the process: median ${s(sum.secdrPipeline)} s).`,
     "- **shell** is the seed's script, run as three processes in sequence, each under `/usr/bin/time -v`: " +
       '`bao operator raft snapshot save FILE`, `sha256sum FILE`, `aws s3 cp FILE s3://secdr-bench/KEY --sse aws:kms --sse-kms-key-id KEY --endpoint-url MOTO`. ' +
@@ -136,13 +136,14 @@ export function renderReport(r: BenchReport): string {
     '',
     '### Every run',
     '',
-    '| run | first | secdr wall s | stream+hash+verify s | put (upload+HEAD+catalog) s | secdr RSS MiB | shell wall s | `bao … save` s / MiB | `sha256sum` s / MiB | `aws s3 cp` s / MiB |',
-    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| run | first | secdr wall s | one pass (stream+verify+hash+parts) s | finish (complete+HEAD+catalog) s | event-loop utilisation | secdr CPU s | secdr RSS MiB | shell wall s | `bao … save` s / MiB | `sha256sum` s / MiB | `aws s3 cp` s / MiB |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   for (const p of r.pairs) {
     const sh = p.shell;
     push(
-      `| ${p.run} | ${p.first} | ${s(p.secdr.proc.wallMs)} | ${s(p.secdr.result.streamMs)} | ${s(p.secdr.result.putMs)} | ${mib(p.secdr.proc.maxRssKiB)} | ` +
+      `| ${p.run} | ${p.first} | ${s(p.secdr.proc.wallMs)} | ${s(p.secdr.result.streamMs)} | ${s(p.secdr.result.putMs)} | ` +
+        `${p.secdr.result.streamElu.toFixed(2)} | ${s(p.secdr.result.streamCpuMs)} | ${mib(p.secdr.proc.maxRssKiB)} | ` +
         `${s(sh.totalMs)} | ${s(sh.save.wallMs)} / ${mib(sh.save.maxRssKiB)} | ${s(sh.sha256sum.wallMs)} / ${mib(sh.sha256sum.maxRssKiB)} | ${s(sh.cp.wallMs)} / ${mib(sh.cp.maxRssKiB)} |`,
     );
   }

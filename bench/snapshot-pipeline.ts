@@ -55,7 +55,9 @@ function options() {
       runs: { type: 'string', default: '3' },
       'budget-min': { type: 'string', default: '13' },
       'part-mib': { type: 'string', default: '8' },
-      'queue-size': { type: 'string', default: '4' },
+      'queue-size': { type: 'string', default: '2' },
+      /** Extra single secdr runs after the pairs, one per PARTxQUEUE (MiB x parts in flight), to choose the defaults. */
+      configs: { type: 'string', default: '' },
       'keep-tmp': { type: 'boolean', default: false },
     },
   });
@@ -71,6 +73,14 @@ function options() {
     keepTmp: values['keep-tmp'] ?? false,
     partMiB: num('part-mib', 5),
     queueSize: Math.floor(num('queue-size', 1)),
+    configs: (values.configs ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((c) => {
+        const [part, queue] = c.split('x').map(Number);
+        if (!(part >= 5) || !(queue >= 1)) throw new Error(`--configs: "${c}" is not PARTxQUEUE with PART ≥ 5 (MiB) and QUEUE ≥ 1`);
+        return { partMiB: part, queueSize: queue };
+      }),
   };
 }
 
@@ -164,14 +174,14 @@ async function main(): Promise<void> {
     });
 
     let restoreFile: string | undefined;
-    const runSecdr = async (): Promise<SecdrSide> => {
+    const runSecdr = async (cfg = { partMiB: opts.partMiB, queueSize: opts.queueSize }): Promise<SecdrSide> => {
       const args = [
         '--address',
         source.address,
         '--part-mib',
-        String(opts.partMiB),
+        String(cfg.partMiB),
         '--queue-size',
-        String(opts.queueSize),
+        String(cfg.queueSize),
         '--endpoint',
         moto.endpoint,
         '--bucket',
@@ -299,6 +309,31 @@ async function main(): Promise<void> {
           throw new Error(`run ${run}: the ${side} side's snapshot is ${bytes} bytes, below the ${opts.mb} MiB target`);
       }
       pairs.push({ run, first, secdr: secdr!, shell: shell! });
+    }
+
+    // ---- part size and parts in flight: one extra secdr run per configuration ----
+    const tuning: { partMiB: number; queueSize: number; side: SecdrSide }[] = [];
+    for (const cfg of opts.configs) {
+      const side = await runSecdr(cfg);
+      await emptyBucket(s3);
+      tuning.push({ ...cfg, side });
+      log(
+        `  ${cfg.partMiB} MiB x ${cfg.queueSize}: wall ${(side.proc.wallMs / 1000).toFixed(2)} s, pass ${(side.result.streamMs / 1000).toFixed(2)} s, ` +
+          `finish ${(side.result.putMs / 1000).toFixed(2)} s, peak RSS ${((side.proc.maxRssKiB ?? side.result.maxRssKiB) / 1024).toFixed(0)} MiB, ELU ${side.result.streamElu.toFixed(2)}`,
+      );
+    }
+    if (tuning.length > 0) {
+      notes.push(
+        'Part size × parts in flight, one secdr run each after the pairs: ' +
+          tuning
+            .map(
+              (t) =>
+                `${t.partMiB} MiB × ${t.queueSize}: wall ${(t.side.proc.wallMs / 1000).toFixed(2)} s, pass ${(t.side.result.streamMs / 1000).toFixed(2)} s, ` +
+                `peak RSS ${((t.side.proc.maxRssKiB ?? t.side.result.maxRssKiB) / 1024).toFixed(0)} MiB`,
+            )
+            .join('; ') +
+          '.',
+      );
     }
 
     // ---- restore ----

@@ -4,7 +4,6 @@ import { performance } from 'node:perf_hooks';
 import { fail, FailureType } from '../fail';
 import type { PutResult, SnapshotMeta, SnapshotStore, StreamingPut } from '../storage/snapshot-store';
 import { fetchWithCa } from '../vault/health';
-import { vaultFailure } from '../vault/client';
 import { SnapshotCorruptError } from './corrupt';
 import type { SnapshotInspection } from './inspection';
 import { LocalCopy } from './local-copy';
@@ -66,6 +65,8 @@ export async function takeAndStore(o: TakeAndStoreOptions): Promise<StoredSnapsh
   }
   if (res.status !== 200 || !res.body) {
     const text = await res.text().catch(() => '');
+    // Loaded only here: node-vault and the config schemas cost start-up time the pass itself never needs.
+    const { vaultFailure } = await import('../vault/client');
     throw vaultFailure({ response: { statusCode: res.status, body: safeJson(text) } }, 'raft snapshot', path, o.policy);
   }
   const target = { key: o.fileName, cluster: o.cluster, takenAt: o.takenAt.toISOString() };

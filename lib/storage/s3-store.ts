@@ -25,7 +25,7 @@ import type { PutResult, SnapshotMeta, SnapshotStore, SnapshotTarget, StoreOptio
 /** Default multipart part size in bytes (8 MiB; chosen by measurement, docs/benchmarks.md). */
 export const PART_SIZE = 8 * 1024 * 1024;
 /** Default parts uploading at once; memory held is about PART_SIZE × (QUEUE_SIZE + 1). */
-export const QUEUE_SIZE = 4;
+export const QUEUE_SIZE = 2;
 /** Catalog entries read concurrently by `list`. */
 const CATALOG_READS = 8;
 

@@ -12,7 +12,7 @@ import { headroom, type Headroom } from '../lib/pki/headroom';
 import { fingerprint, readBundle } from '../lib/pki/pem';
 import { probeTls, splitHostPort } from '../lib/pki/tls-probe';
 import { componentByName } from '../lib/platform';
-import { cancellationSignal } from './activity-context';
+import { cancellationSignal, heartbeat } from './activity-context';
 
 /** One endpoint's certificate as served: the drill's inventory line. Public data only. */
 export interface EndpointCertificate {
@@ -299,6 +299,7 @@ export function createPkiActivities(config: SecdrConfig) {
               (e.renewal.reloadUrl ? 'the reload did not take: check the service log' : 'set renewal.reloadUrl or make the service watch its certificate file'),
           );
         }
+        heartbeat(`waiting for ${e.name} to serve serial ${serial}`);
         cancellationSignal()?.throwIfAborted();
         await sleep(500);
       }

@@ -108,6 +108,19 @@ export const profiles = {
     startToCloseTimeout: '1 minute',
     retry: { maximumAttempts: 1 },
   },
+  /**
+   * Installing a renewed certificate and waiting until the endpoint serves it (CA-outage drill):
+   * heartbeats while it polls, so a killed worker is noticed in 30 s; one retry re-issues and
+   * installs again, which is safe. Chain and root refusals are final.
+   */
+  install: {
+    startToCloseTimeout: '15 minutes',
+    heartbeatTimeout: '30 seconds',
+    retry: {
+      maximumAttempts: 2,
+      nonRetryableErrorTypes: [FailureType.InvalidInput, FailureType.RootChanged, FailureType.ChainInvalid, FailureType.CaUnavailable],
+    },
+  },
   /** Reports, metrics and alerts: side channels that must not fail the procedure for long. */
   sideEffect: {
     startToCloseTimeout: '1 minute',

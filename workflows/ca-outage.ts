@@ -13,7 +13,7 @@ type Platform = ReturnType<typeof createPlatformActivities>;
 
 const pki = proxyActivities<Pki>(profiles.quick);
 const pkiProbe = proxyActivities<Pki>(profiles.probe);
-const pkiInstall = proxyActivities<Pki>({ ...profiles.probe, startToCloseTimeout: '15 minutes' });
+const pkiInstall = proxyActivities<Pki>(profiles.install);
 const platform = proxyActivities<Platform>(profiles.platform);
 const platformQuick = proxyActivities<Platform>(profiles.quick);
 

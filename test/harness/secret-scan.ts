@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { METADATA_ENCODING_KEY, type Payload } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import { loadConfig } from '../../lib/config/load';
 import { runningProcesses } from '../../lib/local-stack/supervisor';
 import { knownCodecKeys, knownSecrets } from '../../lib/secret-registry';
@@ -102,7 +103,17 @@ async function scanHistories(address: string, undecodable: string[]): Promise<{ 
   try {
     const client = new Client({ connection });
     const out: { where: string; text: string }[] = [];
-    for await (const wf of client.workflow.list()) {
+    // The raw list: the client's list() would decode memos, and it has no codec here on purpose.
+    const executions: { workflowId: string; runId: string; running: boolean }[] = [];
+    let nextPageToken: Uint8Array | undefined;
+    do {
+      const page = await connection.workflowService.listWorkflowExecutions({ namespace: 'default', pageSize: 1000, nextPageToken });
+      for (const e of page.executions ?? []) {
+        executions.push({ workflowId: e.execution!.workflowId!, runId: e.execution!.runId!, running: e.status === temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING });
+      }
+      nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+    } while (nextPageToken);
+    for (const wf of executions) {
       const cacheKey = `${address}/${wf.runId}`;
       const cached = closedRuns.get(cacheKey);
       if (cached) {
@@ -112,7 +123,7 @@ async function scanHistories(address: string, undecodable: string[]): Promise<{ 
       const where = `workflow ${wf.workflowId} (run ${wf.runId}) on ${address}`;
       const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
       const entry = { where, text: await historyText(history, where, undecodable) };
-      if (wf.status.name !== 'RUNNING') closedRuns.set(cacheKey, entry);
+      if (!wf.running) closedRuns.set(cacheKey, entry);
       out.push(entry);
     }
     return out;

@@ -236,8 +236,14 @@ export function createPkiActivities(config: SecdrConfig) {
         const now = new Date();
         const oldEndpoints: string[] = [];
         for (let i = 0; i < cfg.endpoints.length; i++) {
-          const seen = await examine(cfg, i, stores.flatMap((s) => s.roots), now).catch(() => undefined);
-          if (!seen || seen.rootFingerprint !== input.newRootFingerprint) oldEndpoints.push(`${cfg.endpoints[i].name} (${cfg.endpoints[i].address})`);
+          const e = cfg.endpoints[i];
+          try {
+            const seen = await examine(cfg, i, stores.flatMap((s) => s.roots), now);
+            if (seen.rootFingerprint !== input.newRootFingerprint) oldEndpoints.push(`${e.name} (${e.address})`);
+          } catch (err) {
+            // An endpoint that cannot be checked is not on the new root either: listed, with why.
+            oldEndpoints.push(`${e.name} (${e.address}; ${failureTypeOf(err) ?? 'error'}: ${(err as Error).message})`);
+          }
         }
         throw fail(
           FailureType.RootChanged,

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './compile-cache';
 import { Command } from 'commander';
 import { loadConfigOrExit } from './commands/common';
 import { addDrillCommands } from './commands/drill';

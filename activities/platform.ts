@@ -1,18 +1,58 @@
+import { Context } from '@temporalio/activity';
 import type { SecdrConfig } from '../lib/config/schema';
+import { fail, FailureType } from '../lib/fail';
 import { componentByName, platformFor, type ComponentState, type StopRecord } from '../lib/platform';
+import { readCertificate, requestRenewal, type CertificateRef, type CertificateStatus } from '../lib/platform/cert-manager';
 import { cancellationSignal, heartbeat } from './activity-context';
 
 /** Heartbeat period while an adapter waits (rollout, readiness): well inside any heartbeatTimeout. */
 const HEARTBEAT_MS = 5_000;
 
-async function withHeartbeat<T>(what: string, run: () => Promise<T>): Promise<T> {
-  heartbeat(what);
-  const timer = setInterval(() => heartbeat(what), HEARTBEAT_MS);
+/** The StopRecord an earlier attempt of this activity heartbeated just before it stopped the component. */
+function earlierAttemptRecord(): StopRecord | undefined {
   try {
-    return await run();
+    const details = Context.current().info.heartbeatDetails as unknown;
+    return details && typeof details === 'object' && 'adapter' in details ? (details as StopRecord) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Heartbeats while `run` waits (rollout, readiness), so a dead worker is noticed in time.
+ * `run` may replace the details sent (`keep`): the last details are what a retry sees.
+ */
+async function withHeartbeat<T>(initial: unknown, run: (keep: (details: unknown) => void) => Promise<T>): Promise<T> {
+  let details = initial;
+  heartbeat(details);
+  const timer = setInterval(() => heartbeat(details), HEARTBEAT_MS);
+  try {
+    return await run((d) => {
+      details = d;
+      heartbeat(d);
+    });
   } finally {
     clearInterval(timer);
   }
+}
+
+/** Which Certificate: by name, in the component's namespace unless given. */
+export interface CertificateInput {
+  /** A kubernetes component whose connection (kubeconfig, context, in-cluster) reaches the Certificate. */
+  component: string;
+  certificate: { name: string; namespace?: string };
+}
+
+function certificateRef(config: SecdrConfig, { component, certificate }: CertificateInput): CertificateRef {
+  const c = componentByName(config, component);
+  if (c.platform.type !== 'kubernetes') {
+    throw fail(
+      FailureType.InvalidInput,
+      `component ${component}: cert-manager Certificates are read through a kubernetes component, but its platform.type is ${c.platform.type}; name a kubernetes component`,
+    );
+  }
+  const { kubeconfig, context, namespace } = c.platform;
+  return { kubeconfig, context, namespace: certificate.namespace ?? namespace, name: certificate.name, who: `component ${component}` };
 }
 
 /**
@@ -23,9 +63,20 @@ async function withHeartbeat<T>(what: string, run: () => Promise<T>): Promise<T>
 export function createPlatformActivities(config: SecdrConfig) {
   const adapter = (component: string) => platformFor(componentByName(config, component), { signal: cancellationSignal() });
   return {
-    /** Stops the component and waits until it no longer serves; the record is what startComponent needs to put it back. */
+    /**
+     * Stops the component and waits until it no longer serves; the record is what
+     * startComponent needs to put it back. The record is heartbeated before anything is
+     * stopped, so a retry after a killed worker returns the state from before the stop
+     * (a retry alone would find it stopped and report "was already stopped").
+     */
     async stopComponent({ component }: { component: string }): Promise<StopRecord> {
-      return withHeartbeat(`stopping ${component}`, () => adapter(component).stop());
+      const earlier = earlierAttemptRecord();
+      const record = await withHeartbeat(earlier ?? `stopping ${component}`, (keep) =>
+        adapter(component).stop({
+          beforeStop: keep,
+        }),
+      );
+      return earlier && !earlier.wasStopped && record.wasStopped ? earlier : record;
     },
     /** Puts the component back as `record` says (or simply starts it) and waits until it is ready. */
     async startComponent({ component, record }: { component: string; record?: StopRecord }): Promise<ComponentState> {
@@ -33,6 +84,14 @@ export function createPlatformActivities(config: SecdrConfig) {
     },
     async componentStatus({ component }: { component: string }): Promise<ComponentState> {
       return adapter(component).status();
+    },
+    /** A cert-manager Certificate's Ready/Issuing conditions, validity, renewal time, issuer and Secret name. */
+    async certificateStatus(input: CertificateInput): Promise<CertificateStatus> {
+      return readCertificate(certificateRef(config, input));
+    },
+    /** Requests a renewal like `cmctl renew` (Issuing=True, reason ManuallyTriggered). */
+    async requestCertificateRenewal(input: CertificateInput): Promise<CertificateStatus & { alreadyIssuing: boolean }> {
+      return requestRenewal(certificateRef(config, input));
     },
   };
 }

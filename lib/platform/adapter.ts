@@ -31,10 +31,20 @@ export interface StopRecord {
   wasStopped?: boolean;
 }
 
+/** Optional callbacks of `stop()`. */
+export interface StopHooks {
+  /**
+   * Called with the record just before the component is actually stopped. The activity
+   * heartbeats it, so a retry after a killed worker (which finds the component already
+   * stopped) still returns what it was before, e.g. the replica count to restore.
+   */
+  beforeStop?(record: StopRecord): void;
+}
+
 export interface PlatformAdapter {
   status(): Promise<ComponentState>;
   /** Stops the component and waits until it no longer serves. Idempotent. */
-  stop(): Promise<StopRecord>;
+  stop(hooks?: StopHooks): Promise<StopRecord>;
   /** Puts the component back as `record` says (or simply starts it) and waits until ready. Idempotent. */
   start(record?: StopRecord): Promise<ComponentState>;
 }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ComponentConfig } from '../config/components';
 import { fail, FailureType } from '../fail';
-import type { ComponentState, PlatformAdapter, StopRecord } from './adapter';
+import type { ComponentState, PlatformAdapter, StopHooks, StopRecord } from './adapter';
 import type { AdapterOptions } from './options';
 import { runArgv, runArgvOk } from './run-argv';
 
@@ -33,9 +33,10 @@ export class CommandAdapter implements PlatformAdapter {
     };
   }
 
-  async stop(): Promise<StopRecord> {
+  async stop(hooks: StopHooks = {}): Promise<StopRecord> {
     const record = { component: this.name, adapter: 'command' as const, stoppedAt: new Date().toISOString() };
     if (!(await this.status()).running) return { ...record, wasStopped: true };
+    hooks.beforeStop?.(record);
     await runArgvOk(this.cfg.stop, `component ${this.name}: platform.stop`, { signal: this.opts.signal });
     await this.settle(false);
     return record;

@@ -3,11 +3,12 @@ import type { SecdrConfig } from '../config/schema';
 import { fail, FailureType } from '../fail';
 import type { PlatformAdapter } from './adapter';
 import { CommandAdapter } from './command';
+import { KubernetesAdapter } from './kubernetes';
 import type { AdapterOptions } from './options';
 import { ProcessAdapter } from './process';
 import { SystemdAdapter } from './systemd';
 
-export type { ComponentState, PlatformAdapter, StopRecord } from './adapter';
+export type { ComponentState, PlatformAdapter, StopHooks, StopRecord } from './adapter';
 export type { AdapterOptions } from './options';
 
 /** The adapter that stops, starts and inspects `component`, as its `platform.type` says. */
@@ -21,7 +22,7 @@ export function platformFor(component: ComponentConfig, opts: AdapterOptions = {
     case 'command':
       return new CommandAdapter(component.name, p, opts);
     case 'kubernetes':
-      throw fail(FailureType.InvalidInput, `component ${component.name}: the kubernetes platform adapter is not available yet`);
+      return new KubernetesAdapter(component.name, p, opts);
   }
 }
 

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ComponentConfig } from '../config/components';
 import { fail, FailureType } from '../fail';
-import type { ComponentState, PlatformAdapter, StopRecord } from './adapter';
+import type { ComponentState, PlatformAdapter, StopHooks, StopRecord } from './adapter';
 import type { AdapterOptions } from './options';
 
 type ProcessPlatform = Extract<ComponentConfig['platform'], { type: 'process' }>;
@@ -35,13 +35,14 @@ export class ProcessAdapter implements PlatformAdapter {
     return this.state(ready, ready ? `pid ${pid}, ready` : `pid ${pid}, not ready at ${this.cfg.readyUrl}`);
   }
 
-  async stop(): Promise<StopRecord> {
+  async stop(hooks: StopHooks = {}): Promise<StopRecord> {
     const record = { component: this.name, adapter: 'process' as const, stoppedAt: new Date().toISOString() };
     const pid = this.livePid();
     if (pid === undefined) {
       rmSync(this.cfg.pidFile, { force: true });
       return { ...record, wasStopped: true };
     }
+    hooks.beforeStop?.(record);
     signalGroup(pid, 'SIGTERM');
     if (!(await this.groupGone(pid, this.opts.stopGraceMs ?? 10_000))) {
       signalGroup(pid, 'SIGKILL');

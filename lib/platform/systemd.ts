@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ComponentConfig } from '../config/components';
 import { fail, FailureType } from '../fail';
-import type { ComponentState, PlatformAdapter, StopRecord } from './adapter';
+import type { ComponentState, PlatformAdapter, StopHooks, StopRecord } from './adapter';
 import type { AdapterOptions } from './options';
 import { runArgv, runArgvOk } from './run-argv';
 
@@ -37,9 +37,10 @@ export class SystemdAdapter implements PlatformAdapter {
     return { component: this.name, running: ready, detail: `systemd unit ${this.cfg.unit}: ${detail}` };
   }
 
-  async stop(): Promise<StopRecord> {
+  async stop(hooks: StopHooks = {}): Promise<StopRecord> {
     const record = { component: this.name, adapter: 'systemd' as const, stoppedAt: new Date().toISOString() };
     if (!(await this.active())) return { ...record, wasStopped: true };
+    hooks.beforeStop?.(record);
     await runArgvOk(this.argv('stop'), `component ${this.name}: platform.unit`, { signal: this.opts.signal });
     if (await this.active()) {
       throw fail(FailureType.PlatformActionFailed, `component ${this.name}: systemd unit ${this.cfg.unit} is still active after systemctl stop`);

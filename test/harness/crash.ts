@@ -6,6 +6,7 @@ import { temporal } from '@temporalio/proto';
 import type { ProcedureReport } from '../../lib/reports/types';
 import type { ProcedureStatus } from '../../workflows/frame';
 import { statusQuery } from '../../workflows/frame';
+import { waitFor } from '../../lib/local-stack/wait';
 import { groupAlive, startWorkerProcess, type WorkerProcess, type WorkerProcessOptions } from './worker-process';
 
 type PendingActivity = temporal.api.workflow.v1.IPendingActivityInfo;
@@ -19,21 +20,29 @@ export interface RunView {
 
 /** Where in a run the worker host dies. */
 export interface KillPoint {
-  /** For test names and messages: `step 3 "init target and force-restore"`. */
+  /** For test names and messages: `step "init target and force-restore" starts`. */
   label: string;
+  /** Whether the point needs the server's view of pending activities (slower to poll) or only the status query. */
+  needsPending?: boolean;
   reached(view: RunView): boolean;
 }
 
-/** As soon as the status query shows step `index` (0-based, in runbook order) started. */
-export const atStep = (index: number, name: string): KillPoint => ({
-  label: `step ${index + 1} "${name}" starts`,
-  reached: (v) => (v.status?.steps.length ?? 0) > index,
+/** As soon as the status query shows the step (named as in the runbook; a prefix for names with a snapshot key) started. */
+export const atStep = (name: string): KillPoint => ({
+  label: `step "${name}" starts`,
+  reached: (v) => (v.status?.steps ?? []).some((s) => s.name.startsWith(name)),
 });
 
-/** As soon as an activity of this type is pending (the frame's epilogue activities are not steps). */
-export const atActivity = (activityType: string): KillPoint => ({
-  label: `the epilogue's ${activityType} is scheduled`,
-  reached: (v) => v.pending.some((a) => a.activityType?.name === activityType),
+/**
+ * Once the procedure's body is done (its last step, `lastStep`, ended) and the frame runs its
+ * epilogue: undos, outcome record and report. Those are activities, not steps.
+ */
+export const inEpilogue = (lastStep: string): KillPoint => ({
+  label: "the frame's epilogue runs (undos, outcome, report)",
+  reached: (v) => {
+    const steps = v.status?.steps ?? [];
+    return steps.length > 0 && steps[steps.length - 1].name.startsWith(lastStep) && steps.every((s) => s.endedAt);
+  },
 });
 
 /**
@@ -43,6 +52,7 @@ export const atActivity = (activityType: string): KillPoint => ({
  */
 export const midStream = (activityType: string): KillPoint => ({
   label: `in the middle of ${activityType}'s stream`,
+  needsPending: true,
   reached: (v) => v.pending.some((a) => a.activityType?.name === activityType && a.state === STARTED && (a.heartbeatDetails?.payloads?.length ?? 0) > 0),
 });
 
@@ -91,7 +101,7 @@ export class WorkerPool {
   async stopAll(): Promise<void> {
     await Promise.allSettled([...this.starting]);
     await Promise.all(this.started.map((w) => w.process.stop()));
-    const left = this.started.filter((w) => w.process.pid !== undefined && groupAlive(w.process.pid));
+    const left = this.started.filter((w) => groupAlive(w.pgid));
     assert.deepEqual(left.map((w) => w.name), [], 'no worker process left running');
   }
 
@@ -106,14 +116,17 @@ export interface CrashRun {
   point: string;
   /** Names of the worker hosts killed. */
   killed: string[];
-  /** Whether the activity in flight at the kill was cut (it was started on a killed host). */
+  /** The activity in flight on a killed host at the kill (the server still shows it started there). */
   cutActivity?: string;
+  /** The step the status query showed current at the kill: polling is not instant, a quick step may be past. */
+  hitStep?: string;
   outcome: ProcedureReport['outcome'];
   report: ProcedureReport;
   error?: string;
   /** Wall seconds from the kill to the run's end. */
   recoverySeconds: number;
   handle: WorkflowHandle;
+  pool: WorkerPool;
 }
 
 /**
@@ -136,26 +149,24 @@ export async function runAndKill(opts: {
   const handle = await opts.start();
   let view: RunView = { pending: [] };
   for (;;) {
-    const desc = await handle.describe();
-    if (desc.status.name !== 'RUNNING') {
-      throw new Error(`${handle.workflowId} ended (${desc.status.name}) before the kill point (${point.label}) was reached; last status: ${JSON.stringify(view.status?.steps.map((s) => s.name))}`);
+    const status = await handle.query(statusQuery).catch(() => undefined);
+    const desc = point.needsPending || !status ? await handle.describe() : undefined;
+    if (desc && desc.status.name !== 'RUNNING') {
+      throw new Error(`${handle.workflowId} ended (${desc.status.name}) before the kill point (${point.label}) was reached; last steps: ${JSON.stringify(view.status?.steps.map((s) => s.name))}`);
     }
-    view = { pending: desc.raw.pendingActivities ?? [], status: await handle.query(statusQuery).catch(() => view.status) };
+    view = { pending: desc?.raw.pendingActivities ?? [], status: status ?? view.status };
     if (point.reached(view)) break;
-    await sleep(100);
+    if (status?.phase && /^(succeeded|verified|failed|cancelled)/.test(status.phase)) {
+      throw new Error(`${handle.workflowId} finished (${status.phase}) before the kill point (${point.label}) was reached; steps: ${JSON.stringify(status.steps.map((s) => s.name))}`);
+    }
+    await sleep(50);
   }
 
   // The hosts serving the run: the one running the activity in flight, and the one that
   // completed the workflow's last task (its sticky cache holds the workflow).
+  const [desc, history] = await Promise.all([handle.describe(), handle.fetchHistory()]);
   const identities = new Set<string>();
-  let cutActivity: string | undefined;
-  for (const a of view.pending) {
-    if (a.state === STARTED && a.lastWorkerIdentity) {
-      identities.add(a.lastWorkerIdentity);
-      cutActivity = a.activityType?.name ?? undefined;
-    }
-  }
-  const history = await handle.fetchHistory();
+  for (const a of desc.raw.pendingActivities ?? []) if (a.state === STARTED && a.lastWorkerIdentity) identities.add(a.lastWorkerIdentity);
   const lastTask = [...(history.events ?? [])].reverse().find((e) => e.workflowTaskCompletedEventAttributes?.identity);
   if (lastTask) identities.add(lastTask.workflowTaskCompletedEventAttributes!.identity!);
   const victims = [...identities].map((i) => pool.byIdentity(i)).filter((w): w is WorkerProcess => w !== undefined && w.process.alive);
@@ -164,6 +175,11 @@ export async function runAndKill(opts: {
   await Promise.all(victims.map((w) => w.kill()));
   // Replacement hosts for the next run (and for this one, when no standby is left).
   for (let i = 0; i < victims.length; i++) void pool.add().catch(() => undefined);
+  const killedIds = new Set(victims.flatMap((w) => [...w.identities]));
+  const after = await handle.describe();
+  const cut = (after.raw.pendingActivities ?? []).find((a) => a.state === STARTED && killedIds.has(a.lastWorkerIdentity ?? ''));
+  const cutActivity = cut?.activityType?.name ?? undefined;
+  const hitStep = view.status?.steps.find((s) => !s.endedAt)?.name;
 
   const result = await Promise.race([
     settle(handle),
@@ -175,9 +191,11 @@ export async function runAndKill(opts: {
     point: point.label,
     killed: victims.map((w) => w.name),
     cutActivity,
+    hitStep,
     ...result,
     recoverySeconds: Math.round((Date.now() - killedAt) / 100) / 10,
     handle,
+    pool,
   };
 }
 
@@ -209,6 +227,9 @@ export async function assertEndedCleanly(run: CrashRun, success: ProcedureReport
   }
   for (const c of report.compensations) assert.ok(c.outcome === 'done' || c.outcome === 'not needed', `undo "${c.name}" ${c.outcome}: ${where}`);
   assert.ok(report.reportFiles?.json, `the report was written: ${where}`);
-  const status = await run.handle.query(statusQuery);
+  // A closed run's query is answered by replaying it on a worker of its task queue.
+  await run.pool.ready(1);
+  // On a loaded machine a replacement host may be too busy starting to answer in time: ask again.
+  const status = await waitFor(`the status of ${run.handle.workflowId}`, () => run.handle.query(statusQuery), { timeoutMs: 90_000, intervalMs: 1000 });
   assert.deepEqual(status.pendingUndos, [], `no undo left pending: ${where}`);
 }

@@ -220,6 +220,15 @@ export const configSchema = z
       if (t.shamir && t.shamir.threshold > t.shamir.shares) {
         ctx.addIssue({ code: 'custom', path: ['restore', 'targets', i, 'shamir', 'threshold'], message: 'threshold cannot exceed shares' });
       }
+      if (t.after === 'stop' && !t.component) {
+        ctx.addIssue({ code: 'custom', path: ['restore', 'targets', i, 'component'], message: '`after: stop` stops the target through its platform adapter: name the component that runs it (components[].name)' });
+      }
+      if (t.component && !cfg.components.some((c) => c.name === t.component)) {
+        ctx.addIssue({ code: 'custom', path: ['restore', 'targets', i, 'component'], message: `no component named "${t.component}"; add it under components: (name + platform) or fix the name` });
+      }
+      if (t.kms && t.seal !== 'auto') {
+        ctx.addIssue({ code: 'custom', path: ['restore', 'targets', i, 'kms'], message: 'only an auto-unseal target (`seal: auto`) has a seal KMS; remove `kms` or set `seal: auto`' });
+      }
     });
     if (cfg.restore.testTarget && !cfg.restore.targets.some((t) => t.name === cfg.restore.testTarget)) {
       ctx.addIssue({

@@ -18,7 +18,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-se
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #dde2ea;padding-bottom:4px}
 .meta{color:#556;font-size:13px}.meta code{font-size:12px}
 .badge{display:inline-block;padding:2px 10px;border-radius:10px;font-weight:600;font-size:13px;color:#fff;vertical-align:middle}
-.succeeded,.ok,.met,.done,.better{background:#2e7d32}.failed,.breached,.worse{background:#c62828}.cancelled,.skipped,.same,.gone,.not-needed{background:#78808c}.running,.new{background:#1565c0}
+.succeeded,.verified,.ok,.met,.done,.better{background:#2e7d32}.failed,.breached,.worse{background:#c62828}.cancelled,.skipped,.same,.gone,.not-needed{background:#78808c}.running,.new{background:#1565c0}
 table{border-collapse:collapse;font-size:13px;width:100%}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e8ebf0;vertical-align:top}th{background:#f4f6f9}
 .timeline{border:1px solid #dde2ea;border-radius:6px;padding:10px 12px;font-size:12px}
 .row{display:grid;grid-template-columns:330px 1fr 170px;align-items:center;gap:8px;min-height:22px}

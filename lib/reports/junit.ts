@@ -37,7 +37,9 @@ function casesOf(r: ProcedureReport): Case[] {
     .filter((c) => c.outcome === 'failed')
     .map((c) => ({ name: `compensation: ${c.name}`, time: 0, failure: c.detail ?? 'compensation failed: the component may not be back' }));
   // A run that failed before its first step still has to show as a failure.
-  if (r.outcome !== 'succeeded' && ![...steps, ...slos, ...undos].some((c) => c.failure)) {
+  // `verified` is how a restore says it succeeded (ProcedureDef.successOutcome).
+  const passed = r.outcome === 'succeeded' || (r.outcome as string) === 'verified';
+  if (!passed && ![...steps, ...slos, ...undos].some((c) => c.failure)) {
     steps.push({ name: 'procedure', time: 0, failure: r.error ?? `run ${r.outcome}` });
   }
   return [...steps, ...slos, ...undos];

@@ -53,6 +53,11 @@ describe('report renderers', () => {
       assert.match(early, /<testcase classname="secdr.quarterly" name="procedure"[^>]*>\s*<failure message="approval timed out"/);
     });
 
+    it("treats a restore's `verified` as a pass", () => {
+      const x = renderJunitXml([sampleDrillReport({ procedure: 'vault-restore', outcome: 'verified' as never, steps: [], slos: [], compensations: [] })]);
+      assert.match(x, /tests="0" failures="0"/);
+    });
+
     it('reports an undo that failed as a failing case', () => {
       const x = renderJunitXml([sampleDrillReport({ compensations: [{ name: 'Restart the primary backend', outcome: 'failed', detail: 'exit 1' }] })]);
       assert.match(x, /name="compensation: Restart the primary backend"[^>]*>\s*<failure message="exit 1"/);

@@ -32,6 +32,11 @@ export interface KubernetesStack {
 export interface KubernetesStackOptions {
   /** Apply cert-manager's CRDs (Certificate, Issuer, …). Default true. */
   certManagerCrds?: boolean;
+  /**
+   * Also run kube-controller-manager, kube-scheduler and kwok's fake node, so workloads get
+   * pods. Default true; RBAC and Certificate tests need only the API server and storage.
+   */
+  workloads?: boolean;
 }
 
 /**
@@ -42,12 +47,11 @@ export interface KubernetesStackOptions {
  * free and on 127.0.0.1, kine's metrics included.
  */
 export async function startKubernetes(dir: string, opts: KubernetesStackOptions = {}): Promise<KubernetesStack> {
+  const workloads = opts.workloads !== false;
   const bins = {
     kine: requireBinary('kine'),
     apiserver: requireBinary('kubeApiserver'),
-    controllerManager: requireBinary('kubeControllerManager'),
-    scheduler: requireBinary('kubeScheduler'),
-    kwok: requireBinary('kwok'),
+    ...(workloads ? { controllerManager: requireBinary('kubeControllerManager'), scheduler: requireBinary('kubeScheduler'), kwok: requireBinary('kwok') } : {}),
   };
   mkdirSync(dir, { recursive: true });
   const adminToken = randomBytes(24).toString('hex');
@@ -115,8 +119,18 @@ export async function startKubernetes(dir: string, opts: KubernetesStackOptions 
       { timeoutMs: 180_000, intervalMs: 500 },
     );
 
+    if (workloads) await startWorkloadControllers();
+    if (opts.certManagerCrds !== false) await applyCertManagerCrds(api);
+    writeFileSync(join(dir, 'versions.txt'), `kube-apiserver ${((await api('GET', '/version')).body as { gitVersion: string }).gitVersion}\n`);
+    return stack;
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+
+  async function startWorkloadControllers(): Promise<void> {
     const controllerKubeconfig = ['--kubeconfig', kubeconfig, '--authentication-kubeconfig', kubeconfig, '--authorization-kubeconfig', kubeconfig];
-    const cm = launch('kube-controller-manager', bins.controllerManager, [
+    const cm = launch('kube-controller-manager', bins.controllerManager!, [
       ...controllerKubeconfig,
       '--bind-address=127.0.0.1',
       `--secure-port=${cmPort}`,
@@ -128,7 +142,7 @@ export async function startKubernetes(dir: string, opts: KubernetesStackOptions 
       `--root-ca-file=${files.caFile}`,
       '--profiling=false',
     ]);
-    const scheduler = launch('kube-scheduler', bins.scheduler, [
+    const scheduler = launch('kube-scheduler', bins.scheduler!, [
       ...controllerKubeconfig,
       '--bind-address=127.0.0.1',
       `--secure-port=${schedPort}`,
@@ -137,7 +151,7 @@ export async function startKubernetes(dir: string, opts: KubernetesStackOptions 
       '--profiling=false',
     ]);
     const stages = readdirSync(join(kubernetesDataDir, 'kwok-stages')).filter((f) => f.endsWith('.yaml'));
-    const kwok = launch('kwok', bins.kwok, [
+    const kwok = launch('kwok', bins.kwok!, [
       '--kubeconfig', kubeconfig,
       '--manage-all-nodes=false',
       '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
@@ -176,13 +190,6 @@ export async function startKubernetes(dir: string, opts: KubernetesStackOptions 
     await waitFor('the default ServiceAccount', async () => (await api('GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200, {
       timeoutMs: 60_000,
     });
-
-    if (opts.certManagerCrds !== false) await applyCertManagerCrds(api);
-    writeFileSync(join(dir, 'versions.txt'), `kube-apiserver ${((await api('GET', '/version')).body as { gitVersion: string }).gitVersion}\n`);
-    return stack;
-  } catch (err) {
-    await stack.stop();
-    throw err;
   }
 }
 

@@ -14,6 +14,8 @@ const READY_LINE = 'secdr worker polling task queue';
 export interface WorkerProcess {
   name: string;
   process: ManagedProcess;
+  /** Its process group (the leader's pid), kept after it is stopped, to prove nothing of it is left. */
+  pgid: number;
   configFile: string;
   /** This host's staging directory (clusters[].stagingDir of every cluster); empty at start. */
   stagingDir: string;
@@ -99,6 +101,7 @@ export async function startWorkerProcess(opts: WorkerProcessOptions): Promise<Wo
   return {
     name: opts.name,
     process: proc,
+    pgid: proc.pid!,
     configFile,
     stagingDir,
     metricsPort,

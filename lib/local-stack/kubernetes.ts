@@ -96,6 +96,8 @@ export async function startKubernetes(dir: string, opts: KubernetesStackOptions 
       `--etcd-servers=http://127.0.0.1:${kinePort}`,
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
+      // The kubernetes Service's endpoints may not point at loopback; nothing in-cluster needs them here.
+      '--endpoint-reconciler-type=none',
       `--secure-port=${apiPort}`,
       `--cert-dir=${join(dir, 'apiserver-certs')}`,
       `--tls-cert-file=${files.certFile}`,

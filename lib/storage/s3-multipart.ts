@@ -38,6 +38,11 @@ export class MultipartWriter {
   readonly partDigests: Buffer[] = [];
   private part: Buffer;
   private fill = 0;
+  /**
+   * Part buffers whose request settled, reused for the next parts: at most concurrency + 1
+   * exist, so memory is bounded by construction rather than by when the GC frees Buffers.
+   */
+  private readonly spare: Buffer[] = [];
   private uploadId?: Promise<string>;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly parts: CompletedPart[] = [];
@@ -118,19 +123,20 @@ export class MultipartWriter {
    * drops every stored part). Resolves once S3 confirmed; rejects when S3 cannot be reached to
    * abort (a bucket lifecycle rule for incomplete multipart uploads is the backstop).
    */
-  async abort(): Promise<void> {
+  async abort(): Promise<'aborted' | 'nothing'> {
     this.stop.abort();
     await Promise.allSettled(this.inFlight);
-    if (!this.uploadId) return;
+    if (!this.uploadId) return 'nothing';
     let uploadId: string;
     try {
       uploadId = await this.uploadId;
     } catch {
-      return; // never created: nothing to abort
+      return 'nothing'; // never created: nothing to abort
     }
     await this.s3.send(
       new AbortMultipartUploadCommand({ Bucket: this.params.Bucket, Key: this.params.Key, UploadId: uploadId }),
     );
+    return 'aborted';
   }
 
   private async sendPart(): Promise<void> {
@@ -138,8 +144,9 @@ export class MultipartWriter {
     const number = this.partDigests.length + 1;
     const digest = sha256(body);
     this.partDigests.push(digest);
-    // A fresh buffer for the next part: the one just filled belongs to its request until it settles.
-    this.part = Buffer.allocUnsafe(this.opts.partSize);
+    // The buffer just filled belongs to its request until it settles; the next part takes a spare one.
+    const owned = this.part;
+    this.part = this.spare.pop() ?? Buffer.allocUnsafe(this.opts.partSize);
     this.fill = 0;
     this.uploadId ??= this.s3
       .send(new CreateMultipartUploadCommand({ ...this.params, ChecksumAlgorithm: 'SHA256' }), {
@@ -171,7 +178,10 @@ export class MultipartWriter {
       .catch((err: unknown) => {
         this.failure ??= err;
       })
-      .finally(() => this.inFlight.delete(request));
+      .finally(() => {
+        this.inFlight.delete(request);
+        this.spare.push(owned);
+      });
     this.inFlight.add(request);
     while (this.inFlight.size >= this.opts.concurrency) await Promise.race(this.inFlight);
     this.throwIfFailed();

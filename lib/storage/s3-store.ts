@@ -104,8 +104,7 @@ export class S3SnapshotStore implements SnapshotStore {
     );
     const abort = async (): Promise<string> => {
       try {
-        await writer.abort();
-        return writer.multipart ? `the multipart upload to ${location} was aborted` : `nothing was stored at ${location}`;
+        return (await writer.abort()) === 'aborted' ? `the multipart upload to ${location} was aborted` : `nothing was stored at ${location}`;
       } catch (err) {
         return `aborting the multipart upload to ${location} failed too (${(err as Error).message}): its parts stay until the bucket's AbortIncompleteMultipartUpload lifecycle rule removes them`;
       }

@@ -31,10 +31,15 @@ const KMS_KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-5
 const PART = 5 * MiB;
 
 /**
- * An HTTP proxy in front of OpenBao that flips one byte of the raft snapshot body at `offset`:
- * the real server's stream, damaged in transit the way a faulty network or proxy would.
+ * An HTTP proxy in front of OpenBao that, at byte `offset` of the raft snapshot body, flips
+ * that byte (the real server's stream damaged in transit, as a faulty network or proxy would)
+ * or holds the stream until `hold()` resolves (so a failure can be placed mid-stream exactly).
  */
-async function corruptingProxy(target: string, offset: number): Promise<Server & { address: string }> {
+async function snapshotProxy(
+  target: string,
+  offset: number,
+  act: { flip: true } | { hold: () => Promise<void> },
+): Promise<Server & { address: string }> {
   const upstream = new URL(target);
   const server = createServer((req, res) => {
     const out = request(
@@ -44,8 +49,14 @@ async function corruptingProxy(target: string, offset: number): Promise<Server &
         if (!req.url?.startsWith('/v1/sys/storage/raft/snapshot')) return void up.pipe(res);
         let seen = 0;
         up.on('data', (chunk: Buffer) => {
-          if (offset >= seen && offset < seen + chunk.length) chunk[offset - seen] ^= 0xff;
+          const hit = offset >= seen && offset < seen + chunk.length;
           seen += chunk.length;
+          if (hit && 'flip' in act) chunk[offset - (seen - chunk.length)] ^= 0xff;
+          if (hit && 'hold' in act) {
+            up.pause();
+            void act.hold().then(() => (res.write(chunk), up.resume()));
+            return;
+          }
           res.write(chunk);
         });
         up.on('end', () => res.end());
@@ -211,7 +222,7 @@ describe('one-pass snapshot pipeline against real OpenBao and moto', function ()
 
   it('aborts the multipart upload and stores, catalogs and keeps nothing when the stream fails verification mid-way', async () => {
     // The byte at 6 MiB: after the first 5 MiB part went to S3, long before the archive ends.
-    const proxy = await corruptingProxy(bao.address, 6 * MiB);
+    const proxy = await snapshotProxy(bao.address, 6 * MiB, { flip: true });
     try {
       const o = run({ address: proxy.address });
       await assert.rejects(takeAndStore(o), (err: Error & { type?: string }) => {
@@ -238,27 +249,28 @@ describe('one-pass snapshot pipeline against real OpenBao and moto', function ()
     const client = new S3Client({ region: 'us-east-1', endpoint: doomed.endpoint, forcePathStyle: true });
     await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
     client.destroy();
-    const o = run({ stores: [s3Store(doomed.endpoint), localStore()] });
-    let stopping: Promise<void> | undefined;
-    await assert.rejects(
-      takeAndStore({
-        ...o,
-        onBytes: (b) => {
-          if (b > 6 * MiB) stopping ??= doomed.process.stop();
-        },
-      }),
-      (err: Error) => {
-        assert.match(
-          err.message,
-          /storage offsite: upload s3:\/\/secdr-one-pass\/vault-snapshots\/prod\/vault-prod-.*\.snap failed/,
-        );
-        assert.match(err.message, /aborting the multipart upload to s3:\/\/.* failed too .*lifecycle rule/);
-        assert.match(err.message, /the partial file .* was removed/);
-        assert.match(err.message, /nothing was cataloged/);
-        return true;
+    // At 6 MiB the stream waits until the multipart upload exists in moto, then until moto is gone.
+    const proxy = await snapshotProxy(bao.address, 6 * MiB, {
+      hold: async () => {
+        const watcher = new S3Client({ region: 'us-east-1', endpoint: doomed.endpoint, forcePathStyle: true });
+        while ((await watcher.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads === undefined)
+          await sleep(50);
+        watcher.destroy();
+        await doomed.process.stop();
       },
-    );
-    await stopping;
+    });
+    const o = run({ address: proxy.address, stores: [s3Store(doomed.endpoint), localStore()] });
+    await assert.rejects(takeAndStore(o), (err: Error) => {
+      assert.match(
+        err.message,
+        /storage offsite: upload s3:\/\/secdr-one-pass\/vault-snapshots\/prod\/vault-prod-.*\.snap failed/,
+      );
+      assert.match(err.message, /aborting the multipart upload to s3:\/\/.* failed too .*lifecycle rule/);
+      assert.match(err.message, /the partial file .* was removed/);
+      assert.match(err.message, /nothing was cataloged/);
+      return true;
+    });
+    proxy.close();
     nothingLocal(o.fileName);
     assert.deepEqual(
       await localStore()

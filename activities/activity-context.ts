@@ -17,3 +17,13 @@ export function cancellationSignal(): AbortSignal | undefined {
     return undefined;
   }
 }
+
+/** `<workflow run id>-` inside an activity, '' outside: a prefix that keeps one run's staged files apart from another's. */
+export function runScope(): string {
+  try {
+    const runId = Context.current().info.workflowExecution?.runId;
+    return runId ? `${runId}-` : '';
+  } catch {
+    return '';
+  }
+}

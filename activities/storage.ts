@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { heartbeat } from './activity-context';
+import { heartbeat, runScope } from './activity-context';
 import { clusterNamed, storageNamed } from '../lib/config/lookup';
 import type { SecdrConfig } from '../lib/config/schema';
 import { fail, FailureType } from '../lib/fail';
@@ -27,7 +27,8 @@ export function createStorageActivities(config: SecdrConfig, storeFor: (name: st
       const cluster = clusterForKey(config, input.key);
       const dir = join(cluster.stagingDir, 'restore');
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const file = join(dir, input.key.split('/').pop()!);
+      // One file per run: two restores of the same snapshot on one host never share (or delete) a copy.
+      const file = join(dir, `${runScope()}${input.key.split('/').pop()!}`);
       const meta = await store.get(input.key, file, (bytes) => heartbeat({ bytes }));
       try {
         const inspection = await verifySnapshotFile(file);

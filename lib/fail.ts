@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, TimeoutFailure } from '@temporalio/common';
 import { FailureType, NON_RETRYABLE, type FailureTypeName } from './failure-types';
 
 /**
@@ -28,10 +28,15 @@ export function failureTypeOf(err: unknown): string | undefined {
   return e instanceof ApplicationFailure ? (e.type ?? undefined) : undefined;
 }
 
-/** The message a person needs: the cause's, not "Activity task failed". */
+/**
+ * The message a person needs: the cause's, not "Activity task failed". A timeout says which
+ * activity timed out ("restoreSnapshot: activity Heartbeat timeout"), since its own message cannot.
+ */
 export function failureMessage(err: unknown): string {
   const e = innermost(err);
-  return e instanceof Error ? e.message : String(e);
+  const text = e instanceof Error ? e.message : String(e);
+  if (e instanceof TimeoutFailure && err instanceof ActivityFailure) return `${err.activityType}: ${text} (the worker running it was lost or stalled)`;
+  return text;
 }
 
 export { FailureType };

@@ -72,17 +72,9 @@ export const profiles = {
   },
   /** Retention deletes objects: bounded, and refusals are final. */
   retention: {
-    startToCloseTimeout: '10 minutes',
+    // Lists and deletes of a few dozen objects; short, so a lost worker is noticed quickly (no heartbeat).
+    startToCloseTimeout: '3 minutes',
     retry: { maximumAttempts: 3, nonRetryableErrorTypes: [FailureType.RetentionRefused, FailureType.InvalidInput] },
-  },
-  /**
-   * Waiting for a notification to arrive at a receiver (alerting drill): the activity polls and
-   * heartbeats and gives up by itself at the drill's hard limit (at most 10 minutes); one retry covers a lost worker.
-   */
-  delivery: {
-    startToCloseTimeout: '15 minutes',
-    heartbeatTimeout: '30 seconds',
-    retry: { maximumAttempts: 2, nonRetryableErrorTypes: [FailureType.AlertNotDelivered, FailureType.InvalidInput] },
   },
   /**
    * Stopping or starting a component through its platform adapter (lib/platform/): the
@@ -99,6 +91,15 @@ export const profiles = {
       maximumAttempts: 3,
       nonRetryableErrorTypes: [FailureType.InvalidInput],
     },
+  },
+  /**
+   * Waiting for a notification to arrive at a receiver (alerting drill): the activity polls and
+   * heartbeats and gives up by itself at the drill's hard limit (at most 10 minutes); one retry covers a lost worker.
+   */
+  delivery: {
+    startToCloseTimeout: '15 minutes',
+    heartbeatTimeout: '30 seconds',
+    retry: { maximumAttempts: 2, nonRetryableErrorTypes: [FailureType.AlertNotDelivered, FailureType.InvalidInput] },
   },
   /**
    * One attempt whose typed outcome the workflow reads (a renewal while the CA is down must

@@ -123,6 +123,13 @@ export async function vaultRestoreWorkflow(input: RestoreInput): Promise<Restore
           r.skipped.push(...restored.rejected);
           chosen = got;
         } catch (err) {
+          if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && !hostGone(err)) {
+            // One attempt only: a worker lost mid-way may have initialised the target and not restored it.
+            throw fail(
+              FailureType.RestoreRejected,
+              `init target and force-restore on ${input.target} was cut off (${failureMessage(err)}); the target may be initialised but not restored: wipe its data (or recreate it) and run the restore again`,
+            );
+          }
           if (!hostGone(err) || hostLost >= 2) throw err;
           p.finding(`the worker host holding the downloaded ${got.key} stopped polling before the restore; downloaded it again on another worker`);
         }

@@ -41,5 +41,9 @@ export async function waitForActive(address: string, timeoutMs = 30_000): Promis
 
 /** Mounts kv v2 at `secret/` (as `bao server -dev` does). */
 export async function enableKv(address: string, token: string, mount = 'secret'): Promise<void> {
-  await vaultApi(address, { token }).mount({ mount_point: mount, type: 'kv', options: { version: '2' } });
+  const api = vaultApi(address, { token });
+  await api.mount({ mount_point: mount, type: 'kv', options: { version: '2' } });
+  // A new kv v2 mount upgrades its storage in the background and answers "Upgrading from
+  // non-versioned to versioned data" until done: wait until its config reads back.
+  await waitFor(`kv v2 mount ${mount} on ${address} to finish its upgrade`, async () => (await api.read(`${mount}/config`)) ?? true, { timeoutMs: 30_000, intervalMs: 200 });
 }

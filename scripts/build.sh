@@ -4,13 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stamp=dist/.build-stamp
-if [ -f "$stamp" ] && [ -z "$(find workflows activities workers scripts lib bench tsconfig.json tsconfig.build.json package-lock.json \
+if [ -f "$stamp" ] && [ -z "$(find workflows procedures activities workers scripts lib bench tsconfig.json tsconfig.build.json package-lock.json \
   -newer "$stamp" \( -name '*.ts' -o -name '*.json' \) -print -quit)" ]; then
   exit 0
 fi
 start=$SECONDS
 echo "[build] compiling TypeScript into dist/ (tsc -p tsconfig.build.json)"
 # The stamp is taken before compiling, so a source saved during the build triggers the next one.
+mkdir -p dist
 touch "$stamp.next"
 npx tsc -p tsconfig.build.json
 chmod +x dist/scripts/secdr.js

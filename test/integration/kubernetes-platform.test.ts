@@ -103,11 +103,11 @@ describe('Kubernetes platform adapter against a real kube-apiserver (kine, contr
 
   it('names a missing namespace, a missing resource, a missing kubeconfig, one that does not load and an unknown context, each with the fix', async () => {
     const cases: [Record<string, unknown>, RegExp][] = [
-      [{ namespace: 'nope' }, /^component c-x: namespace "nope" does not exist on https:\/\/127\.0\.0\.1:\d+ \(kubeconfig .*\); fix platform\.namespace or the kubeconfig\/context$/],
-      [{ name: 'victorialogs-tertiary' }, /^component c-x: StatefulSet logging\/victorialogs-tertiary does not exist on https:\/\/127\.0\.0\.1:\d+ \(kubeconfig .*admin\.kubeconfig\); fix platform\.kind, platform\.name or platform\.namespace$/],
-      [{ kubeconfig: join(tmp.dir, 'absent.kubeconfig') }, /^component c-x: platform\.kubeconfig .*absent\.kubeconfig does not exist; give the path of a kubeconfig file readable by the worker/],
-      [{ kubeconfig: join(tmp.dir, 'garbage.kubeconfig') }, /^component c-x: platform\.kubeconfig .*garbage\.kubeconfig does not load \(.+\); check it with `kubectl config view --kubeconfig /],
-      [{ context: 'staging' }, /^component c-x: platform\.context "staging" is not in kubeconfig .*; its contexts: secdr-test; fix platform\.context or the kubeconfig$/],
+      [{ namespace: 'nope' }, /^component x: namespace "nope" does not exist on https:\/\/127\.0\.0\.1:\d+ \(kubeconfig .*\); fix platform\.namespace or the kubeconfig\/context$/],
+      [{ name: 'victorialogs-tertiary' }, /^component x: StatefulSet logging\/victorialogs-tertiary does not exist on https:\/\/127\.0\.0\.1:\d+ \(kubeconfig .*admin\.kubeconfig\); fix platform\.kind, platform\.name or platform\.namespace$/],
+      [{ kubeconfig: join(tmp.dir, 'absent.kubeconfig') }, /^component x: platform\.kubeconfig .*absent\.kubeconfig does not exist; give the path of a kubeconfig file readable by the worker/],
+      [{ kubeconfig: join(tmp.dir, 'garbage.kubeconfig') }, /^component x: platform\.kubeconfig .*garbage\.kubeconfig does not load \(.+\); check it with `kubectl config view --kubeconfig /],
+      [{ context: 'staging' }, /^component x: platform\.context "staging" is not in kubeconfig .*; its contexts: secdr-test; fix platform\.context or the kubeconfig$/],
     ];
     writeFileSync(join(tmp.dir, 'garbage.kubeconfig'), 'clusters: [ {name: a, cluster: {server: 1}\n');
     for (const [override, expected] of cases) {

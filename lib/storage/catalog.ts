@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { SnapshotMeta } from './snapshot-store';
+import type { SnapshotMeta } from './types';
 
 const isoDate = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO date');
 

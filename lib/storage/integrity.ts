@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { ApplicationFailure } from '@temporalio/common';
 import { fail, FailureType } from '../fail';
-import type { SnapshotMeta } from './snapshot-store';
+import type { SnapshotMeta } from './types';
 
 export interface Measured {
   bytes: number;

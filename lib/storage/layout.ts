@@ -1,5 +1,5 @@
 import { fail, FailureType } from '../fail';
-import type { SnapshotMeta } from './snapshot-store';
+import type { SnapshotMeta } from './types';
 
 /**
  * Key layout shared by every store:

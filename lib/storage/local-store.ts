@@ -9,7 +9,7 @@ import { hexToBase64 } from './hashing';
 import { differences, downloadMismatch, notFound, removeDescribed, uploadMismatch } from './integrity';
 import { catalogPrefix, checkClusterName, keyOfCatalogEntry, resolveKey, resolveMetaKey, type ResolvedKey } from './layout';
 import { putFile } from './put-file';
-import type { PutResult, SnapshotMeta, SnapshotStore, SnapshotTarget, StoreOptions, StreamingPut } from './snapshot-store';
+import type { PutResult, SnapshotMeta, SnapshotStore, SnapshotTarget, StoreOptions, StreamingPut } from './types';
 
 type LocalStorageConfig = Extract<StorageConfig, { type: 'local' }>;
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { checkStagedFile, differences, stagingChanged } from './integrity';
-import type { PutResult, SnapshotMeta, SnapshotStore } from './snapshot-store';
+import type { PutResult, SnapshotMeta, SnapshotStore } from './types';
 
 /**
  * Stores a finished snapshot file through the store's streaming put, hashing it on the way:

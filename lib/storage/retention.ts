@@ -1,6 +1,6 @@
 import type { RetentionPolicy } from '../config/schema';
 import { fail, FailureType } from '../fail';
-import type { SnapshotMeta } from './snapshot-store';
+import type { SnapshotMeta } from './types';
 
 export interface RetentionPlan {
   /** Newest first; every kept snapshot says why it is kept. */

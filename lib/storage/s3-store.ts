@@ -20,7 +20,7 @@ import { isKmsAlias, sameKmsKey } from './kms-key';
 import { catalogPrefix, checkClusterName, keyOfCatalogEntry, resolveKey, resolveMetaKey, type ResolvedKey } from './layout';
 import { putFile } from './put-file';
 import { MultipartWriter } from './s3-multipart';
-import type { PutResult, SnapshotMeta, SnapshotStore, SnapshotTarget, StoreOptions, StreamingPut } from './snapshot-store';
+import type { PutResult, SnapshotMeta, SnapshotStore, SnapshotTarget, StoreOptions, StreamingPut } from './types';
 
 /** Default multipart part size in bytes (8 MiB; chosen by measurement, docs/benchmarks.md). */
 export const PART_SIZE = 8 * 1024 * 1024;

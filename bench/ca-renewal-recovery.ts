@@ -9,8 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { createPkiActivities } from '../activities/pki';
 import { parseConfig } from '../lib/config/load';
 import { failureTypeOf } from '../lib/fail';
-import { startCfsslCa, startOpenBaoPkiCa, startTlsEndpoint, type LocalCa } from '../lib/local-stack/pki';
-import { stopAllOnExit } from '../lib/local-stack/supervisor';
+import { startCfsslCa, startOpenBaoPkiCa, startTlsEndpoint, type LocalCa } from '../dev-stack/pki';
+import { stopAllOnExit } from '../dev-stack/supervisor';
 import { platformFor } from '../lib/platform';
 import { tempDir } from '../test/harness/temp';
 

@@ -2,8 +2,8 @@ import { createReadStream, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startOpenBao } from '../lib/local-stack/openbao';
-import { initNode } from '../lib/local-stack/openbao-setup';
+import { startOpenBao } from '../dev-stack/openbao';
+import { initNode } from '../dev-stack/openbao-setup';
 import { fetchWithCa, nodeHealth } from '../lib/vault/health';
 import { MARKER_PATH } from './fill';
 

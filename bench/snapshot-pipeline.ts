@@ -13,11 +13,11 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { CreateBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { verifySnapshotFile } from '../lib/snapshot/verify-file';
-import { startMoto } from '../lib/local-stack/moto';
-import { startOpenBao, writeStaticSealKey } from '../lib/local-stack/openbao';
-import { enableKv, initNode } from '../lib/local-stack/openbao-setup';
-import { binaries, requireBinary } from '../lib/local-stack/paths';
-import { stopAll, stopAllOnExit } from '../lib/local-stack/supervisor';
+import { startMoto } from '../dev-stack/moto';
+import { startOpenBao, writeStaticSealKey } from '../dev-stack/openbao';
+import { enableKv, initNode } from '../dev-stack/openbao-setup';
+import { binaries, requireBinary } from '../dev-stack/paths';
+import { stopAll, stopAllOnExit } from '../dev-stack/supervisor';
 import { fillSecrets, snapshotSize, VALUE_CHARS, writeMarker } from './fill';
 import { GNU_TIME, killRunningCommands, measure, outputOf } from './measure';
 import {

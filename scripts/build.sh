@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stamp=dist/.build-stamp
-if [ -f "$stamp" ] && [ -z "$(find workflows procedures activities workers scripts lib bench tsconfig.json tsconfig.build.json package-lock.json \
+if [ -f "$stamp" ] && [ -z "$(find workflows procedures activities workers scripts lib dev-stack bench tsconfig.json tsconfig.build.json package-lock.json \
   -newer "$stamp" \( -name '*.ts' -o -name '*.json' \) -print -quit)" ]; then
   exit 0
 fi

@@ -1,6 +1,6 @@
 import { Runtime } from '@temporalio/worker';
 import type { SecdrConfig } from '../../lib/config/schema';
-import { freePort } from '../../lib/local-stack/ports';
+import { freePort } from '../../dev-stack/ports';
 import { DEFAULT_DRILLS, keepFreshnessGaugesBootstrapped } from '../../lib/metrics-bootstrap';
 import { drills } from '../../procedures';
 import { startMetricsServer } from '../../lib/metrics-server';

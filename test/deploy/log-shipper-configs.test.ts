@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { freePort } from '../../lib/local-stack/ports';
-import { requireBinary } from '../../lib/local-stack/paths';
-import { ManagedProcess } from '../../lib/local-stack/supervisor';
-import { httpAnswers, waitFor } from '../../lib/local-stack/wait';
+import { freePort } from '../../dev-stack/ports';
+import { requireBinary } from '../../dev-stack/paths';
+import { ManagedProcess } from '../../dev-stack/supervisor';
+import { httpAnswers, waitFor } from '../../dev-stack/wait';
 import { repoRoot } from './tools';
 
 type Section = { name: string; props: Map<string, string[]> };

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startOpenBao, writeStaticSealKey, type OpenBaoNode } from '../../lib/local-stack/openbao';
-import { initNode, waitForActive } from '../../lib/local-stack/openbao-setup';
-import { startAlertmanager, startPrometheus, type HttpServer } from '../../lib/local-stack/prometheus';
-import { waitFor } from '../../lib/local-stack/wait';
+import { startOpenBao, writeStaticSealKey, type OpenBaoNode } from '../../dev-stack/openbao';
+import { initNode, waitForActive } from '../../dev-stack/openbao-setup';
+import { startAlertmanager, startPrometheus, type HttpServer } from '../../dev-stack/prometheus';
+import { waitFor } from '../../dev-stack/wait';
 import {
   deployDir,
   promQuery,

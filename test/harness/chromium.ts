@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebSocket } from 'undici';
-import { freePort } from '../../lib/local-stack/ports';
-import { requireBinary } from '../../lib/local-stack/paths';
-import { ManagedProcess } from '../../lib/local-stack/supervisor';
-import { waitFor } from '../../lib/local-stack/wait';
+import { freePort } from '../../dev-stack/ports';
+import { requireBinary } from '../../dev-stack/paths';
+import { ManagedProcess } from '../../dev-stack/supervisor';
+import { waitFor } from '../../dev-stack/wait';
 
 /**
  * Real headless Chromium driven over the DevTools protocol (one page), for tests that must see a

@@ -6,7 +6,7 @@ import { temporal } from '@temporalio/proto';
 import type { ProcedureReport } from '../../lib/reports/types';
 import type { ProcedureStatus } from '../../workflows/frame';
 import { statusQuery } from '../../workflows/frame';
-import { waitFor } from '../../lib/local-stack/wait';
+import { waitFor } from '../../dev-stack/wait';
 import { groupAlive, startWorkerProcess, type WorkerProcess, type WorkerProcessOptions } from './worker-process';
 
 type PendingActivity = temporal.api.workflow.v1.IPendingActivityInfo;

@@ -5,12 +5,12 @@ import { Client, Connection } from '@temporalio/client';
 import { fillSecrets } from '../../bench/fill';
 import { parseConfig } from '../../lib/config/load';
 import type { SecdrConfig } from '../../lib/config/schema';
-import { startMoto, type MotoServer } from '../../lib/local-stack/moto';
-import { startOpenBao, writeStaticSealKey, type OpenBaoNode } from '../../lib/local-stack/openbao';
-import { initNode } from '../../lib/local-stack/openbao-setup';
-import { startPostgres, type PostgresServer } from '../../lib/local-stack/postgres';
-import { startTemporalDevServer, type TemporalDevServer } from '../../lib/local-stack/temporal';
-import { seedSourceCluster } from '../../lib/local-stack/vault-seed';
+import { startMoto, type MotoServer } from '../../dev-stack/moto';
+import { startOpenBao, writeStaticSealKey, type OpenBaoNode } from '../../dev-stack/openbao';
+import { initNode } from '../../dev-stack/openbao-setup';
+import { startPostgres, type PostgresServer } from '../../dev-stack/postgres';
+import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal';
+import { seedSourceCluster } from '../../dev-stack/vault-seed';
 import { dataConverterFor } from '../../lib/temporal/connect';
 
 /** moto takes any credentials; the worker processes get these in their environment. */

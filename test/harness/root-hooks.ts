@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { binaries } from '../../lib/local-stack/paths';
-import { runningProcesses, stopAll, stopAllOnExit } from '../../lib/local-stack/supervisor';
+import { binaries } from '../../dev-stack/paths';
+import { runningProcesses, stopAll, stopAllOnExit } from '../../dev-stack/supervisor';
 import { recordSdkLog, secretScanAfterEach } from './secret-scan';
 
 function version(cmd: string, args: string[], pick: RegExp = /.*/): string {
@@ -30,7 +30,9 @@ Runtime.install({
  * started, also when it fails or is interrupted.
  */
 export const mochaHooks = {
-  beforeAll(): void {
+  beforeAll(this: Mocha.Context): void {
+    // Asking every server for its version takes long on a loaded machine.
+    this.timeout(600_000);
     stopAllOnExit();
     const lines = [
       `temporal cli ${version('cat', [`${binaries.temporal.replace(/temporal$/, '.temporal-version')}`])} (${version(binaries.temporal, ['--version'], /Server [0-9.]+/)})`,

@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { METADATA_ENCODING_KEY, type Payload } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { loadConfig } from '../../lib/config/load';
-import { runningProcesses } from '../../lib/local-stack/supervisor';
+import { runningProcesses } from '../../dev-stack/supervisor';
 import { knownCodecKeys, knownSecrets } from '../../lib/secret-registry';
 import { AesGcmCodec } from '../../lib/temporal/codec';
 import { codecFor } from '../../lib/temporal/connect';

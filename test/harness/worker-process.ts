@@ -2,9 +2,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { freePort } from '../../lib/local-stack/ports';
-import { ManagedProcess } from '../../lib/local-stack/supervisor';
-import { GiveUp, waitFor } from '../../lib/local-stack/wait';
+import { freePort } from '../../dev-stack/ports';
+import { ManagedProcess } from '../../dev-stack/supervisor';
+import { GiveUp, waitFor } from '../../dev-stack/wait';
 
 const repo = resolve(__dirname, '..', '..');
 /** What `secdr worker` prints once both its workers (shared queue + host queue) poll. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { stringify } from 'yaml';
 import { createAlertingDrillActivities } from '../../activities/alerting-drill';
-import { startAlertmanager, type HttpServer } from '../../lib/local-stack/prometheus';
+import { startAlertmanager, type HttpServer } from '../../dev-stack/prometheus';
 import { testConfig } from '../harness/config';
 import { PAGERDUTY_ROUTING_KEY as ROUTING_KEY, startRecordingReceivers, writeDeployedAlertmanagerConfig, type PagerDutyEvent, type RecordingReceivers } from '../harness/receivers';
 import { tempDir } from '../harness/temp';

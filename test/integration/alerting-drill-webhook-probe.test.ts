@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { createAlertingDrillActivities } from '../../activities/alerting-drill';
 import { createDrillDeliveryLog } from '../../lib/alerting/drill-deliveries';
-import { startAlertmanager, type HttpServer } from '../../lib/local-stack/prometheus';
+import { startAlertmanager, type HttpServer } from '../../dev-stack/prometheus';
 import { startWebhookServer, type WebhookServer } from '../../lib/webhook-server';
 import { deployDir } from '../harness/alerting';
 import { testConfig } from '../harness/config';

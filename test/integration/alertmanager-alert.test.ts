@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAlertActivities } from '../../activities/alertmanager';
-import { startAlertmanager, type HttpServer } from '../../lib/local-stack/prometheus';
+import { startAlertmanager, type HttpServer } from '../../dev-stack/prometheus';
 import { testConfig } from '../harness/config';
 import { tempDir } from '../harness/temp';
 

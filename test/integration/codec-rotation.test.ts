@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { SecdrConfig } from '../../lib/config/schema';
-import { startTemporalDevServer, type TemporalDevServer } from '../../lib/local-stack/temporal';
+import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal';
 import { dataConverterFor } from '../../lib/temporal/connect';
 import { applySchedules } from '../../scripts/commands/schedules';
 import { createWorker } from '../../workers/worker';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { startKubernetes, type KubernetesStack } from '../../lib/local-stack/kubernetes';
-import { processAlive } from '../../lib/local-stack/kubernetes-workloads';
+import { startKubernetes, type KubernetesStack } from '../../dev-stack/kubernetes';
+import { processAlive } from '../../dev-stack/kubernetes-workloads';
 import { readCertificate, requestRenewal } from '../../lib/platform/cert-manager';
 import { tempDir } from '../harness/temp';
 

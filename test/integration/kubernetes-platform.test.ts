@@ -3,12 +3,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { componentConfig, type ComponentConfig } from '../../lib/config/components';
-import { startKubernetes, type KubernetesStack } from '../../lib/local-stack/kubernetes';
-import { writeKubeconfig } from '../../lib/local-stack/kubernetes-files';
+import { startKubernetes, type KubernetesStack } from '../../dev-stack/kubernetes';
+import { writeKubeconfig } from '../../dev-stack/kubernetes-files';
 import { platformFor } from '../../lib/platform';
 import { KubernetesAdapter } from '../../lib/platform/kubernetes';
 import { tempDir } from '../harness/temp';
-import { createWorkload, processAlive } from '../../lib/local-stack/kubernetes-workloads';
+import { createWorkload, processAlive } from '../../dev-stack/kubernetes-workloads';
 
 async function rejection(p: Promise<unknown>): Promise<ApplicationFailure> {
   const err = await p.then(() => undefined, (e: unknown) => e);

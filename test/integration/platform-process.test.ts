@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ComponentConfig } from '../../lib/config/components';
 import { componentConfig } from '../../lib/config/components';
-import { freePort } from '../../lib/local-stack/ports';
+import { freePort } from '../../dev-stack/ports';
 import { componentByName, platformFor } from '../../lib/platform';
 import { ProcessAdapter } from '../../lib/platform/process';
 import { tempDir } from '../harness/temp';

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ActivityFailure, ApplicationFailure, Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
-import { startTemporalDevServer, type TemporalDevServer } from '../../lib/local-stack/temporal';
+import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal';
 import { forgetSecret, noteSecret } from '../../lib/secret-registry';
 import { dataConverterFor } from '../../lib/temporal/connect';
 import { createWorker } from '../../workers/worker';

@@ -4,15 +4,15 @@ import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { Client as PgClient } from 'pg';
-import { startOpenBao, writeStaticSealKey, type OpenBaoNode } from '../../lib/local-stack/openbao';
-import { enableKv, initNode, waitForActive } from '../../lib/local-stack/openbao-setup';
-import { startMoto } from '../../lib/local-stack/moto';
-import { startPostgres } from '../../lib/local-stack/postgres';
-import { startAlertmanager, startPrometheus } from '../../lib/local-stack/prometheus';
+import { startOpenBao, writeStaticSealKey, type OpenBaoNode } from '../../dev-stack/openbao';
+import { enableKv, initNode, waitForActive } from '../../dev-stack/openbao-setup';
+import { startMoto } from '../../dev-stack/moto';
+import { startPostgres } from '../../dev-stack/postgres';
+import { startAlertmanager, startPrometheus } from '../../dev-stack/prometheus';
 import { vaultApi } from '../../lib/vault/client';
 import { findActiveNode, nodeHealth } from '../../lib/vault/health';
 import { tempDir } from '../harness/temp';
-import { waitFor } from '../../lib/local-stack/wait';
+import { waitFor } from '../../dev-stack/wait';
 
 describe('real servers answer through the project’s own clients', function () {
   const tmp = tempDir('servers');

@@ -14,9 +14,9 @@ import {
 } from '@aws-sdk/client-s3';
 import type { S3StorageConfig } from '../../lib/config/schema';
 import { FailureType } from '../../lib/failure-types';
-import { startMoto, type MotoServer } from '../../lib/local-stack/moto';
-import { startOpenBao, writeStaticSealKey, type OpenBaoNode } from '../../lib/local-stack/openbao';
-import { enableKv, initNode } from '../../lib/local-stack/openbao-setup';
+import { startMoto, type MotoServer } from '../../dev-stack/moto';
+import { startOpenBao, writeStaticSealKey, type OpenBaoNode } from '../../dev-stack/openbao';
+import { enableKv, initNode } from '../../dev-stack/openbao-setup';
 import { takeAndStore, type TakeAndStoreOptions } from '../../lib/snapshot/take-and-store';
 import { verifySnapshotFile } from '../../lib/snapshot/verify-file';
 import { S3SnapshotStore } from '../../lib/storage/s3-store';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { S3StorageConfig } from '../../lib/config/schema';
 import { FailureType } from '../../lib/failure-types';
-import { startMoto, type MotoServer } from '../../lib/local-stack/moto';
+import { startMoto, type MotoServer } from '../../dev-stack/moto';
 import { sameKmsKey } from '../../lib/storage/kms-key';
 import { PART_SIZE, S3SnapshotStore } from '../../lib/storage/s3-store';
 import { createStore, snapshotName, type SnapshotMeta, type SnapshotStore } from '../../lib/storage/snapshot-store';

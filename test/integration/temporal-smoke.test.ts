@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { startTemporalDevServer, type TemporalDevServer } from '../../lib/local-stack/temporal';
+import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal';
 import { dataConverterFor } from '../../lib/temporal/connect';
 import { createWorker } from '../../workers/worker';
 import { smokeWorkflow } from '../../workflows';

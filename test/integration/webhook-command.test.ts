@@ -4,10 +4,10 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { stringify } from 'yaml';
-import { freePort } from '../../lib/local-stack/ports';
-import { ManagedProcess } from '../../lib/local-stack/supervisor';
-import { startTemporalDevServer, type TemporalDevServer } from '../../lib/local-stack/temporal';
-import { waitFor } from '../../lib/local-stack/wait';
+import { freePort } from '../../dev-stack/ports';
+import { ManagedProcess } from '../../dev-stack/supervisor';
+import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal';
+import { waitFor } from '../../dev-stack/wait';
 import { tempDir } from '../harness/temp';
 
 const repo = resolve(__dirname, '..', '..');

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { durationSeconds, parseMatcher, resolveRoutes } from '../../lib/alerting/routes';
-import { requireBinary } from '../../lib/local-stack/paths';
+import { requireBinary } from '../../dev-stack/paths';
 import { deployDir } from '../harness/alerting';
 import { tempDir } from '../harness/temp';
 

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { requireBinary } from '../../lib/local-stack/paths';
+import { requireBinary } from '../../dev-stack/paths';
 import { certificateInfo } from '../../lib/pki/certificate-info';
 import { verifyChain } from '../../lib/pki/chain';
 import { formatDuration, headroom } from '../../lib/pki/headroom';

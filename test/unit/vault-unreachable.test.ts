@@ -5,7 +5,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { freePort } from '../../lib/local-stack/ports';
+import { freePort } from '../../dev-stack/ports';
 import { vaultApi, vaultFailure } from '../../lib/vault/client';
 import { findActiveNode, nodeHealth } from '../../lib/vault/health';
 import { tempDir } from '../harness/temp';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
 import type { EmergencyPage } from '../../activities/emergency-webhook';
-import { waitFor } from '../../lib/local-stack/wait';
+import { waitFor } from '../../dev-stack/wait';
 import { createWorker } from '../../workers/worker';
 import { timeSkippingSuite } from '../harness/time-skipping-suite';
 import {

@@ -1,6 +1,6 @@
-import { noteSecret } from '../secret-registry';
-import { vaultApi } from '../vault/client';
-import { nodeHealth } from '../vault/health';
+import { noteSecret } from '../lib/secret-registry';
+import { vaultApi } from '../lib/vault/client';
+import { nodeHealth } from '../lib/vault/health';
 import { waitFor } from './wait';
 
 export interface InitResult {

@@ -4,17 +4,17 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
-import type { ComponentConfig } from '../config/components';
-import { platformFor } from '../platform';
-import { noteSecret } from '../secret-registry';
-import { vaultApi } from '../vault/client';
+import type { ComponentConfig } from '../lib/config/components';
+import { platformFor } from '../lib/platform';
+import { noteSecret } from '../lib/secret-registry';
+import { vaultApi } from '../lib/vault/client';
 import { freePort } from './ports';
 import { initNode } from './openbao-setup';
 import { startOpenBao, writeStaticSealKey } from './openbao';
 import { requireBinary } from './paths';
 import { waitFor } from './wait';
 
-const POLICY = join(__dirname, '..', '..', 'deploy', 'vault', 'policies', 'secdr-pki-renew.hcl');
+const POLICY = join(__dirname, '..', 'deploy', 'vault', 'policies', 'secdr-pki-renew.hcl');
 
 /**
  * A real CA run as a `process` component, so drills stop and start it through the

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTE_FLAGS } from '../search-attributes';
+import { SEARCH_ATTRIBUTE_FLAGS } from '../lib/search-attributes';
 import { freePort } from './ports';
 import { requireBinary } from './paths';
 import { ManagedProcess } from './supervisor';

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { noteSecret } from '../secret-registry';
-import { vaultApi } from '../vault/client';
+import { noteSecret } from '../lib/secret-registry';
+import { vaultApi } from '../lib/vault/client';
 import { startOpenBao, writeStaticSealKey, type OpenBaoNode, type TransitSeal } from './openbao';
 import { initNode } from './openbao-setup';
 

@@ -3,7 +3,7 @@ import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { noteSecret } from '../secret-registry';
+import { noteSecret } from '../lib/secret-registry';
 import { freePort } from './ports';
 import { binaries } from './paths';
 import { ManagedProcess } from './supervisor';

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { noteSecret } from '../secret-registry';
-import { vaultApi } from '../vault/client';
+import { noteSecret } from '../lib/secret-registry';
+import { vaultApi } from '../lib/vault/client';
 
 export interface SeededCredentials {
   /** Files holding AppRole role_id/secret_id, as the worker config references them. */
@@ -11,7 +11,7 @@ export interface SeededCredentials {
   restorer: { roleIdFile: string; secretIdFile: string };
 }
 
-const POLICY_DIR = join(__dirname, '..', '..', 'deploy', 'vault', 'policies');
+const POLICY_DIR = join(__dirname, '..', 'deploy', 'vault', 'policies');
 
 /**
  * Prepares a source cluster as a real deployment would be: kv v2, the two

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ComponentConfig } from '../config/components';
+import type { ComponentConfig } from '../lib/config/components';
 import { freePort } from './ports';
 import { requireBinary } from './paths';
 import { ManagedProcess } from './supervisor';

@@ -100,6 +100,8 @@ async function main(): Promise<number> {
           address: dr.address,
           seal: 'auto',
           verifier: { method: 'approle', roleId: { file: seeded.verifier.roleIdFile }, secretId: { file: seeded.verifier.secretIdFile } },
+          // After verification the restored copy of production is sealed again (restore.targets[].after: seal).
+          restorer: { method: 'approle', roleId: { file: seeded.restorer.roleIdFile }, secretId: { file: seeded.restorer.secretIdFile } },
           database: { role: 'readonly', host: pg.host, port: pg.port, database: 'postgres' },
         },
       ],
@@ -136,7 +138,7 @@ async function main(): Promise<number> {
   console.log(`  restore wall time (CLI): ${restoreWall.toFixed(1)} s`);
   console.log(`  reports:                 ${config.reportsDir}`);
   console.log(`  Temporal Web UI:         ${temporal.uiUrl} (payloads decrypted by the codec server at http://127.0.0.1:${codecPort})`);
-  console.log(`  TEMPORAL_ADDRESS=${temporal.address} npx tsx scripts/secdr.ts --config ${configFile} snapshot list`);
+  console.log(`  TEMPORAL_ADDRESS=${temporal.address} npm run secdr -- --config ${configFile} snapshot list`);
   if (keepRunning && restoreCode === 0) {
     console.log('\nThe stack stays up so you can look around; press Ctrl-C to stop it.');
     await new Promise(() => undefined);

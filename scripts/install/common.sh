@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the installers: the cache location, logging, and pinned `go install` with a
 # version stamp (Go builds carry no version string we can read back).
 CACHE="${SECDR_CACHE:-$HOME/.cache/secdr}"

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 /** Where scripts/install-servers.sh puts pinned servers; outside the checkout so clones share it. */
 export const cacheDir = process.env.SECDR_CACHE ?? join(homedir(), '.cache', 'secdr');
 
+/** The repository's deploy/ directory: what users deploy; the local stack and the tests use it as is, never copies. */
+export const deployDir = join(__dirname, '..', 'deploy');
+
 const INSTALL = 'run `bash scripts/install-servers.sh` (it installs every local server, pinned, into ~/.cache/secdr)';
 
 /** Absolute paths of the real servers the local stack and the tests run. */

@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { freePort } from './ports';
 import { requireBinary } from './paths';
 import { ManagedProcess } from './supervisor';
@@ -8,6 +9,31 @@ import { httpAnswers, waitFor } from './wait';
 export interface HttpServer {
   url: string;
   process: ManagedProcess;
+}
+
+export interface PrometheusConfigOptions {
+  /** scrape_interval = evaluation_interval, in seconds (the tests use 1). */
+  intervalSeconds: number;
+  ruleFiles?: string[];
+  /** host:port of Alertmanagers to alert to. */
+  alertmanagers?: string[];
+  scrapeConfigs?: object[];
+}
+
+/** Writes a Prometheus config file into `dir` and returns its path. */
+export function writePrometheusConfig(dir: string, opts: PrometheusConfigOptions): string {
+  const interval = `${opts.intervalSeconds}s`;
+  const config = {
+    global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval },
+    rule_files: opts.ruleFiles ?? [],
+    ...(opts.alertmanagers
+      ? { alerting: { alertmanagers: [{ static_configs: [{ targets: opts.alertmanagers }] }] } }
+      : {}),
+    scrape_configs: opts.scrapeConfigs ?? [],
+  };
+  const file = join(dir, 'prometheus.yml');
+  writeFileSync(file, stringify(config));
+  return file;
 }
 
 /** Prometheus with the given config file; data in `dir`. */

@@ -10,7 +10,7 @@ export const alertingDrillConfig = z
     /**
      * Where the drill sees notifications arrive: `GET <url>?drill_id=ID` answers
      * `{"deliveries":[{"receiver","status":"firing"|"resolved","receivedAt"}]}` for every notification
-     * carrying the drill id. In tests: the recording receivers (test/harness/receivers.ts).
+     * carrying the drill id. In tests: the recording receivers (dev-stack/recording-receivers.ts).
      */
     deliveryProbe: z
       .object({ url: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL like http://127.0.0.1:9096/deliveries') })

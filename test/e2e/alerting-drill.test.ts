@@ -16,7 +16,7 @@ import { createWorker } from '../../workers/worker';
 import { statusQuery } from '../../workflows/frame';
 import { alertingDrillWorkflow, type AlertingDrillReport } from '../../workflows/alerting-drill';
 import { testConfig } from '../harness/config';
-import { startRecordingReceivers, writeDeployedAlertmanagerConfig, type RecordingReceivers } from '../harness/receivers';
+import { startRecordingReceivers, writeDeployedAlertmanagerConfig, type RecordingReceivers } from '../../dev-stack/recording-receivers';
 import { tempDir } from '../harness/temp';
 
 /**

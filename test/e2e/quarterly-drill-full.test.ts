@@ -8,8 +8,8 @@ import { startAlertmanager, type HttpServer } from '../../dev-stack/prometheus';
 import { victoriaLogsComponent, victoriaLogsSpec } from '../../dev-stack/victorialogs';
 import { startVlagent, type Vlagent } from '../../dev-stack/vlagent';
 import { platformFor } from '../../lib/platform';
-import { MOTO_ENV, startDrStack, type DrStack } from '../harness/dr-stack';
-import { startRecordingReceivers, writeDeployedAlertmanagerConfig, type RecordingReceivers } from '../harness/receivers';
+import { MOTO_ENV, startDrStack, type DrStack } from '../../dev-stack/dr-stack';
+import { startRecordingReceivers, writeDeployedAlertmanagerConfig, type RecordingReceivers } from '../../dev-stack/recording-receivers';
 import { tempDir } from '../harness/temp';
 import { startWorkerProcess, type WorkerProcess } from '../harness/worker-process';
 

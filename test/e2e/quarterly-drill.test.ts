@@ -7,7 +7,7 @@ import { startAlertmanager, type HttpServer } from '../../dev-stack/prometheus';
 import { ManagedProcess } from '../../dev-stack/supervisor';
 import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal';
 import type { EvidenceEntry } from '../../lib/reports/evidence';
-import { startRecordingReceivers, writeDeployedAlertmanagerConfig, type RecordingReceivers } from '../harness/receivers';
+import { startRecordingReceivers, writeDeployedAlertmanagerConfig, type RecordingReceivers } from '../../dev-stack/recording-receivers';
 import { tempDir } from '../harness/temp';
 
 const repo = resolve(__dirname, '..', '..');

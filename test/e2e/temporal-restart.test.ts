@@ -11,7 +11,7 @@ import { vaultRestoreWorkflow, vaultSnapshotWorkflow } from '../../workflows';
 import { restoreStatusQuery } from '../../workflows/vault-restore';
 import type { SnapshotResult } from '../../workflows/vault-snapshot';
 import { WorkerPool } from '../harness/crash';
-import { MOTO_ENV, startDrStack, type DrStack } from '../harness/dr-stack';
+import { MOTO_ENV, startDrStack, type DrStack } from '../../dev-stack/dr-stack';
 import { tempDir } from '../harness/temp';
 
 describe('the Temporal dev server itself restarts in the middle of a restore', function () {

@@ -8,7 +8,7 @@ import { vaultSnapshot } from '../../procedures/vault-snapshot';
 import { vaultRestoreWorkflow, vaultSnapshotWorkflow } from '../../workflows';
 import type { SnapshotResult } from '../../workflows/vault-snapshot';
 import { WorkerPool } from '../harness/crash';
-import { MOTO_ENV, startDrStack, type DrStack } from '../harness/dr-stack';
+import { MOTO_ENV, startDrStack, type DrStack } from '../../dev-stack/dr-stack';
 import { tempDir } from '../harness/temp';
 import { filesUnder } from '../harness/worker-process';
 

@@ -1,11 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 
-/** The repository's deploy/ directory (what users deploy; the tests reuse it rather than copies). */
-export const deployDir = resolve(__dirname, '..', '..', 'deploy');
+import { deployDir } from '../../dev-stack/paths';
+
+export { deployDir };
+export { writePrometheusConfig, type PrometheusConfigOptions } from '../../dev-stack/prometheus';
 
 /** One Prometheus instant-query sample. */
 export interface Sample {
@@ -25,31 +27,6 @@ export async function promQuery(prometheusUrl: string, query: string): Promise<S
   };
   if (body.status !== 'success') throw new Error(`query ${query}: ${body.error ?? res.status}`);
   return body.data!.result;
-}
-
-export interface PrometheusConfigOptions {
-  /** scrape_interval = evaluation_interval, in seconds (the tests use 1). */
-  intervalSeconds: number;
-  ruleFiles?: string[];
-  /** host:port of Alertmanagers to alert to. */
-  alertmanagers?: string[];
-  scrapeConfigs?: object[];
-}
-
-/** Writes a Prometheus config file into `dir` and returns its path. */
-export function writePrometheusConfig(dir: string, opts: PrometheusConfigOptions): string {
-  const interval = `${opts.intervalSeconds}s`;
-  const config = {
-    global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval },
-    rule_files: opts.ruleFiles ?? [],
-    ...(opts.alertmanagers
-      ? { alerting: { alertmanagers: [{ static_configs: [{ targets: opts.alertmanagers }] }] } }
-      : {}),
-    scrape_configs: opts.scrapeConfigs ?? [],
-  };
-  const file = join(dir, 'prometheus.yml');
-  writeFileSync(file, stringify(config));
-  return file;
 }
 
 interface Route {

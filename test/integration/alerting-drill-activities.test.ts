@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { createAlertingDrillActivities } from '../../activities/alerting-drill';
 import { startAlertmanager, type HttpServer } from '../../dev-stack/prometheus';
 import { testConfig } from '../harness/config';
-import { PAGERDUTY_ROUTING_KEY as ROUTING_KEY, startRecordingReceivers, writeDeployedAlertmanagerConfig, type PagerDutyEvent, type RecordingReceivers } from '../harness/receivers';
+import { PAGERDUTY_ROUTING_KEY as ROUTING_KEY, startRecordingReceivers, writeDeployedAlertmanagerConfig, type PagerDutyEvent, type RecordingReceivers } from '../../dev-stack/recording-receivers';
 import { tempDir } from '../harness/temp';
 
 const typeOf = (err: unknown) => (err instanceof ApplicationFailure ? err.type : String(err));

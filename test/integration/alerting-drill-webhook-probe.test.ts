@@ -8,7 +8,7 @@ import { startAlertmanager, type HttpServer } from '../../dev-stack/prometheus';
 import { startWebhookServer, type WebhookServer } from '../../lib/webhook-server';
 import { deployDir } from '../harness/alerting';
 import { testConfig } from '../harness/config';
-import { PAGERDUTY_ROUTING_KEY, startRecordingReceivers, type RecordingReceivers } from '../harness/receivers';
+import { PAGERDUTY_ROUTING_KEY, startRecordingReceivers, type RecordingReceivers } from '../../dev-stack/recording-receivers';
 import { tempDir } from '../harness/temp';
 
 /**

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { deployDir } from './alerting';
+import { deployDir } from './paths';
 
 /**
  * Real HTTP endpoints that record what Alertmanager sends them, for the alerting drill's tests:

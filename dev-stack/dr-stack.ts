@@ -2,16 +2,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
-import { fillSecrets } from '../../bench/fill';
-import { parseConfig } from '../../lib/config/load';
-import type { SecdrConfig } from '../../lib/config/schema';
-import { startMoto, type MotoServer } from '../../dev-stack/moto';
-import { startOpenBao, writeStaticSealKey, type OpenBaoNode } from '../../dev-stack/openbao';
-import { initNode } from '../../dev-stack/openbao-setup';
-import { startPostgres, type PostgresServer } from '../../dev-stack/postgres';
-import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal';
-import { seedSourceCluster } from '../../dev-stack/vault-seed';
-import { dataConverterFor } from '../../lib/temporal/connect';
+import { fillSecrets } from '../bench/fill';
+import { parseConfig } from '../lib/config/load';
+import type { SecdrConfig } from '../lib/config/schema';
+import { startMoto, type MotoServer } from './moto';
+import { startOpenBao, writeStaticSealKey, type OpenBaoNode } from './openbao';
+import { initNode } from './openbao-setup';
+import { startPostgres, type PostgresServer } from './postgres';
+import { startTemporalDevServer, type TemporalDevServer } from './temporal';
+import { seedSourceCluster } from './vault-seed';
+import { dataConverterFor } from '../lib/temporal/connect';
 
 /** moto takes any credentials; the worker processes get these in their environment. */
 export const MOTO_ENV = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' };

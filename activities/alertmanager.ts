@@ -1,4 +1,5 @@
 import type { SecdrConfig } from '../lib/config/schema';
+import { fail, FailureType } from '../lib/fail';
 
 export interface AlertInput {
   alertname: string;
@@ -31,7 +32,7 @@ export function createAlertActivities(config: SecdrConfig) {
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(10_000),
       });
-      if (!res.ok) throw new Error(`Alertmanager ${url} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+      if (!res.ok) throw fail(FailureType.AlertmanagerUnavailable, `Alertmanager ${url} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
       return true;
     },
   };

@@ -70,7 +70,7 @@ async function waitActive(address: string, caFile: string | undefined, timeoutMs
     // 100 ms: a fresh target turns active within a second or two; a coarser poll adds up to its whole period to every restore.
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${address} did not become active within ${timeoutMs / 1000} s (last state: ${state})`);
+  throw fail(FailureType.VaultNoActiveNode, `${address} did not become active within ${timeoutMs / 1000} s (last state: ${state}); check its log and raft state`);
 }
 
 function safeJson(text: string): { errors?: string[] } {
@@ -199,7 +199,11 @@ export function createVaultActivities(config: SecdrConfig) {
     async takeSnapshot(input: { cluster: string; storages: string[]; canary: Canary }): Promise<TakenSnapshot> {
       const cluster = clusterNamed(config, input.cluster);
       const stores = input.storages.map(storeFor);
-      const address = await findActiveNode(cluster.name, cluster.nodes, cluster.caFile);
+      // A retry after a leader died mid-stream lands in the election: wait for the new leader (within the heartbeat timeout) instead of burning the attempt.
+      const address = await findActiveNode(cluster.name, cluster.nodes, cluster.caFile, {
+        electionWaitMs: 45_000,
+        onWait: (states) => heartbeat({ waitingFor: 'leader election', states }),
+      });
       const token = await login(address, cluster.auth, cluster.caFile, `cluster ${cluster.name}`);
       const takenAt = new Date();
       const fileName = `vault-${cluster.name}-${stamp(takenAt)}.snap`;
@@ -238,7 +242,7 @@ export function createVaultActivities(config: SecdrConfig) {
       const health = await nodeHealth(target.address, target.caFile);
       // While a restore applies, seal-status can take seconds to answer.
       const res = await fetchWithCa(`${target.address}/v1/sys/seal-status`, target.caFile, 20_000);
-      if (res.status !== 200) throw new Error(`target ${target.name}: sys/seal-status answered ${res.status}`);
+      if (res.status !== 200) throw fail(FailureType.VaultRequestFailed, `target ${target.name}: sys/seal-status answered ${res.status}`);
       const s = (await res.json()) as { initialized: boolean; sealed: boolean; progress: number; t: number };
       return { state: health.state, initialized: s.initialized, sealed: s.sealed, progress: s.progress, threshold: s.t };
     },
@@ -255,7 +259,7 @@ export function createVaultActivities(config: SecdrConfig) {
       const target = targetNamed(config, input.target);
       if (target.kms) await assertKmsReachable(target.name, target.kms);
       const health = await nodeHealth(target.address, target.caFile);
-      if (health.state === 'unreachable') throw new Error(`target ${target.name} (${target.address}) is unreachable: ${health.error ?? health.status}`);
+      if (health.state === 'unreachable') throw fail(FailureType.VaultUnreachable, `target ${target.name} (${target.address}) is unreachable: ${health.error ?? health.status}`);
       if (health.initialized) return forceRestoreOverEarlierRestore(config, target, health.state, input.candidates);
       const api = vaultApi(target.address, { caFile: target.caFile });
       const shamir = target.shamir ?? { shares: 1, threshold: 1 };

@@ -12,6 +12,8 @@ export const FailureType = {
   VaultUninitialized: 'VaultUninitialized',
   /** A Vault address could not be reached; details.unreachable says why: dns, refused, timeout, tls. */
   VaultUnreachable: 'VaultUnreachable',
+  /** Vault answered a request with an unexpected status (not sealed, not denied); retryable. */
+  VaultRequestFailed: 'VaultRequestFailed',
   /** The seal's KMS (transit, awskms) cannot be reached, so Vault cannot unseal; the message names the KMS address. */
   SealKmsUnavailable: 'SealKmsUnavailable',
   /** The target of a restore is already initialised: refusing to overwrite it. */
@@ -27,6 +29,8 @@ export const FailureType = {
   RestoreRejected: 'RestoreRejected',
   /** An uploaded object did not read back as written (size, checksum, KMS key). */
   UploadMismatch: 'UploadMismatch',
+  /** A snapshot storage (S3 endpoint) could not be reached: DNS, refused, timeout or TLS. Retryable; a restore then tries the next storage. */
+  StorageUnreachable: 'StorageUnreachable',
   /** A retention run would delete the newest verified snapshot or everything. */
   RetentionRefused: 'RetentionRefused',
   /** A restored cluster's data failed a check (canary, dynamic credentials). */
@@ -39,6 +43,8 @@ export const FailureType = {
   CaUnavailable: 'CaUnavailable',
   /** The CA issues under a different root than the one recorded: trust stores need the new root. */
   RootChanged: 'RootChanged',
+  /** cert-manager did not report a requested renewal's outcome (Issuing/Ready conditions) within the drill's limit. */
+  RenewalNotReported: 'RenewalNotReported',
   /** A served certificate chain does not verify to the recorded root. */
   ChainInvalid: 'ChainInvalid',
   /** An endpoint did not complete a TLS handshake (refused, timed out, or not TLS). */
@@ -85,6 +91,7 @@ export const NON_RETRYABLE: FailureTypeName[] = [
   FailureType.ChainInvalid,
   FailureType.EndpointNoTls,
   FailureType.CertificateExpired,
+  FailureType.RenewalNotReported,
   FailureType.ProcedureFailed,
   FailureType.AlertRouteSwallowed,
   FailureType.AlertNotDelivered,

@@ -3,17 +3,18 @@ import type { SecdrConfig } from '../lib/config/schema';
 import type { QuarterlyDrillInput, QuarterlyDrillReport } from '../workflows/quarterly-drill';
 import { quarterlyMember } from './quarterly-members';
 import { idStamp, type ProcedureEntry } from './types';
+import { fail, FailureType } from '../lib/fail';
 
 /** Each configured drill's own input, built by its registry entry, as the quarterly drill's children get it. */
 function childInputs(config: SecdrConfig): QuarterlyDrillInput['drills'] {
   const q = config.quarterlyDrill ?? quarterlyDrillDefaults;
   return q.drills.map((name, i) => {
     const entry = quarterlyMember(name);
-    if (!entry) throw new Error(`quarterlyDrill.drills[${i}]: "${name}" is not a drill the quarterly drill can run (vault-restore, log-failover, ca-outage, alerting); remove it from the list`);
+    if (!entry) throw fail(FailureType.InvalidInput, `quarterlyDrill.drills[${i}]: "${name}" is not a drill the quarterly drill can run (vault-restore, log-failover, ca-outage, alerting); remove it from the list`);
     try {
       return { name, workflowType: entry.workflowType, input: entry.input(config, {}) };
     } catch (err) {
-      throw new Error(`quarterlyDrill.drills[${i}] (${name}): ${(err as Error).message}; or leave ${name} out of quarterlyDrill.drills`);
+      throw fail(FailureType.InvalidInput, `quarterlyDrill.drills[${i}] (${name}): ${(err as Error).message}; or leave ${name} out of quarterlyDrill.drills`);
     }
   });
 }

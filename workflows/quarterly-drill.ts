@@ -112,8 +112,8 @@ export async function quarterlyDrillWorkflow(input: QuarterlyDrillInput): Promis
       };
       setHandler(approveUpdate, approve, {
         validator: ({ by }) => {
-          if (!by?.trim()) throw new Error('say who approves: --by NAME');
-          if (approval) throw new Error(`already approved by ${approval.by} at ${approval.at}`);
+          if (!by?.trim()) throw fail(FailureType.InvalidInput, 'approve: say who approves: --by NAME');
+          if (approval) throw fail(FailureType.InvalidInput, `already approved by ${approval.by} at ${approval.at}`);
         },
       });
       setHandler(approveSignal, (a) => void (a.by?.trim() && approve(a)));

@@ -11,6 +11,26 @@ export interface HttpServer {
   process: ManagedProcess;
 }
 
+/** One Prometheus instant-query sample. */
+export interface Sample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+/** Runs an instant query against Prometheus' HTTP API; throws on an API error. */
+export async function promQuery(prometheusUrl: string, query: string): Promise<Sample[]> {
+  const res = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(query)}`, {
+    signal: AbortSignal.timeout(5000),
+  });
+  const body = (await res.json()) as {
+    status: string;
+    error?: string;
+    data?: { resultType: string; result: Sample[] };
+  };
+  if (body.status !== 'success') throw new Error(`query ${query}: ${body.error ?? res.status}`);
+  return body.data!.result;
+}
+
 export interface PrometheusConfigOptions {
   /** scrape_interval = evaluation_interval, in seconds (the tests use 1). */
   intervalSeconds: number;

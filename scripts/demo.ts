@@ -27,6 +27,16 @@ import { createWorker } from '../workers/worker';
 import { restoreCommand, snapshotCommand } from './commands/procedures';
 
 const keepRunning = process.stdout.isTTY && !process.env.CI && !process.argv.includes('--exit');
+/** Where each demo keeps its servers' data, fresh per run; SECDR_DEMO_DIR lets a test keep it out of the checkout. */
+const demoRoot = resolve(process.env.SECDR_DEMO_DIR ?? '.secdr');
+
+type DrillDemo = (dir: string, step: (s: string) => void, keepRunning: boolean) => Promise<number>;
+/** `--drill NAME`: each drill demo loads only its own modules. */
+const DRILL_DEMOS: Record<string, () => Promise<DrillDemo>> = {
+  'log-failover': async () => (await import('./demo-log-failover')).logFailoverDemo,
+  'ca-outage': async () => (await import('./demo-ca-outage')).caOutageDemo,
+  quarterly: async () => (await import('./demo-quarterly')).quarterlyDemo,
+};
 
 async function main(): Promise<number> {
   stopAllOnExit();
@@ -35,18 +45,20 @@ async function main(): Promise<number> {
   const step = (s: string) => console.log(`\n[demo +${((Date.now() - t0) / 1000).toFixed(1)}s] ${s}`);
   const drill = process.argv.indexOf('--drill');
   if (drill >= 0) {
-    const name = process.argv[drill + 1];
-    if (name !== 'log-failover') {
-      console.error(`--drill ${name ?? ''}: unknown drill; the demo runs: log-failover`);
+    const name = process.argv[drill + 1] ?? '';
+    const run = Object.hasOwn(DRILL_DEMOS, name) ? DRILL_DEMOS[name] : undefined;
+    if (!run) {
+      console.error(`--drill ${name}: unknown drill; the demo runs: ${Object.keys(DRILL_DEMOS).join(', ')}`);
       return 2;
     }
-    const { logFailoverDemo } = await import('./demo-log-failover');
-    const drillDir = resolve('.secdr', `demo-${name}`);
+    const drillDir = join(demoRoot, `demo-${name}`);
     rmSync(drillDir, { recursive: true, force: true });
     mkdirSync(drillDir, { recursive: true });
-    return logFailoverDemo(drillDir, step, keepRunning);
+    // PostgreSQL (quarterly) runs as its own user when the demo runs as root: it must traverse here.
+    chmodSync(drillDir, 0o755);
+    return (await run())(drillDir, step, keepRunning);
   }
-  const dir = resolve('.secdr', 'demo');
+  const dir = join(demoRoot, 'demo');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   chmodSync(dir, 0o755);

@@ -3,31 +3,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-
 import { deployDir } from '../../dev-stack/paths';
 
 export { deployDir };
-export { writePrometheusConfig, type PrometheusConfigOptions } from '../../dev-stack/prometheus';
-
-/** One Prometheus instant-query sample. */
-export interface Sample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
-
-/** Runs an instant query against Prometheus' HTTP API; throws on an API error. */
-export async function promQuery(prometheusUrl: string, query: string): Promise<Sample[]> {
-  const res = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(query)}`, {
-    signal: AbortSignal.timeout(5000),
-  });
-  const body = (await res.json()) as {
-    status: string;
-    error?: string;
-    data?: { resultType: string; result: Sample[] };
-  };
-  if (body.status !== 'success') throw new Error(`query ${query}: ${body.error ?? res.status}`);
-  return body.data!.result;
-}
+export { promQuery, writePrometheusConfig, type PrometheusConfigOptions, type Sample } from '../../dev-stack/prometheus';
 
 interface Route {
   receiver?: string;

@@ -6,12 +6,14 @@ import type { SecdrConfig } from '../lib/config/schema';
 import { fail, failureTypeOf, FailureType } from '../lib/fail';
 import { certificateNotAfter } from '../lib/pki/metrics';
 import { caClient } from '../lib/pki/ca-client';
+import { renewThroughCertManager } from '../lib/pki/cert-manager-renewal';
 import { certificateInfo, type CertificateInfo } from '../lib/pki/certificate-info';
 import { verifyChain } from '../lib/pki/chain';
 import { headroom, type Headroom } from '../lib/pki/headroom';
 import { fingerprint, readBundle } from '../lib/pki/pem';
 import { probeTls, splitHostPort } from '../lib/pki/tls-probe';
 import { componentByName } from '../lib/platform';
+import { readCertificate, type CertificateRef } from '../lib/platform/cert-manager';
 import { cancellationSignal, heartbeat } from './activity-context';
 
 /** One endpoint's certificate as served: the drill's inventory line. Public data only. */
@@ -26,6 +28,47 @@ export interface EndpointCertificate {
   headroom: Headroom;
 }
 
+/**
+ * One cert-manager Certificate endpoint, from its status: the worker may not read the Secret
+ * holding the certificate (no Secrets in its Role), so there is no serial or chain here.
+ */
+export interface CertificateResourceState {
+  endpoint: string;
+  /** namespace/name */
+  certificate: string;
+  ready: string;
+  revision?: number;
+  notBefore?: string;
+  notAfter: string;
+  renewalTime?: string;
+  /** kind/name of the cert-manager issuer. */
+  issuer: string;
+  secretName: string;
+  headroom: Headroom;
+}
+
+/** cert-manager's answer to a renewal requested while the CA was down. */
+export interface CertManagerFailure {
+  endpoint: string;
+  certificate: string;
+  /** The Issuing condition's reason ("Failed") and message, as cert-manager wrote them. */
+  reason: string;
+  message: string;
+  /** Seconds from the request to the condition. */
+  seconds: number;
+}
+
+/** A cert-manager renewal after the CA came back. */
+export interface CertManagerRenewalDone {
+  endpoint: string;
+  certificate: string;
+  previousRevision?: number;
+  revision?: number;
+  notAfter?: string;
+  /** Renewal requests it took (a request that failed while the CA was still coming up is repeated). */
+  requests: number;
+}
+
 export interface TrustStoreState {
   file: string;
   rootFingerprints: string[];
@@ -38,7 +81,10 @@ export interface CaInventory {
   /** The trust anchor the endpoints chain to: the root the drill holds the CA to afterwards. */
   trustAnchorFingerprint: string;
   trustAnchorSubject: string;
+  /** host:port endpoints, from a TLS handshake. */
   endpoints: EndpointCertificate[];
+  /** cert-manager Certificate endpoints, from their status. */
+  certificates: CertificateResourceState[];
   trustStores: TrustStoreState[];
   /** When it was taken (ISO), the reference time for the headroom figures. */
   at: string;
@@ -76,7 +122,49 @@ export function createPkiActivities(config: SecdrConfig) {
     return config.caOutage;
   };
   const timeoutMs = () => section().requestTimeoutSeconds * 1000;
-  const describe = (e: CaEndpoint, i: number) => `endpoint ${e.name} (caOutage.endpoints[${i}], ${e.address})`;
+  const describe = (e: CaEndpoint, i: number) =>
+    `endpoint ${e.name} (caOutage.endpoints[${i}], ${e.certificate ? `Certificate ${e.certificate.namespace}/${e.certificate.name}` : e.address})`;
+  /** Indexes of the host:port endpoints (the others are cert-manager Certificates). */
+  const tlsIndexes = (cfg: CaOutageConfig) => cfg.endpoints.flatMap((e, i) => (e.address ? [i] : []));
+  const certificateRef = (e: CaEndpoint, i: number): CertificateRef => {
+    const c = e.certificate!;
+    return { kubeconfig: c.kubeconfig, context: c.context, namespace: c.namespace, name: c.name, who: describe(e, i) };
+  };
+  const certificateIndex = (cfg: CaOutageConfig, name: string) => {
+    const i = cfg.endpoints.findIndex((e) => e.name === name);
+    if (!cfg.endpoints[i]?.certificate) throw fail(FailureType.InvalidInput, `endpoint ${name}: not a cert-manager Certificate endpoint in caOutage.endpoints; check the config the worker loaded`);
+    return i;
+  };
+
+  /** A Certificate endpoint's state from its status; not Ready or expired fails naming it and the fix. */
+  const examineCertificate = async (cfg: CaOutageConfig, i: number, now: Date): Promise<CertificateResourceState> => {
+    const e = cfg.endpoints[i];
+    const s = await readCertificate(certificateRef(e, i));
+    if (s.ready !== 'True' || !s.notAfter) {
+      throw fail(
+        FailureType.CertificateExpired,
+        `${describe(e, i)}: the Certificate is not Ready (Ready=${s.ready}${s.readyReason ? `, ${s.readyReason}` : ''}${s.readyMessage ? `: ${s.readyMessage}` : ''}); ` +
+          'fix its issuance first (`kubectl describe certificate`, the CertificateRequest and the issuer): an outage drill needs working certificates to start from',
+        { endpoint: e.name, ready: s.ready },
+      );
+    }
+    if (now.getTime() > Date.parse(s.notAfter)) {
+      throw fail(FailureType.CertificateExpired, `${describe(e, i)}: its certificate expired at ${s.notAfter}; renew it (cmctl renew) before drilling`, { endpoint: e.name, notAfter: s.notAfter });
+    }
+    certificateNotAfter.set({ endpoint: e.name }, Date.parse(s.notAfter) / 1000);
+    return {
+      endpoint: e.name,
+      certificate: `${s.namespace}/${s.name}`,
+      ready: s.ready,
+      revision: s.revision,
+      notBefore: s.notBefore,
+      notAfter: s.notAfter,
+      renewalTime: s.renewalTime,
+      issuer: `${s.issuer.kind}/${s.issuer.name}`,
+      secretName: s.secretName,
+      headroom: headroom(new Date(s.notAfter), now, cfg.outageWindowSeconds, cfg.renewalMarginSeconds),
+    };
+  };
 
   const trustStores = (cfg: CaOutageConfig) =>
     cfg.trustStores.map((file, i) => {
@@ -96,7 +184,7 @@ export function createPkiActivities(config: SecdrConfig) {
   /** Handshake + chain check of one endpoint against `roots`; typed failures name the endpoint and the fix. */
   const examine = async (cfg: CaOutageConfig, i: number, roots: X509Certificate[], now: Date): Promise<EndpointCertificate> => {
     const e = cfg.endpoints[i];
-    const probe = await probeTls(e.address, e.serverName, timeoutMs());
+    const probe = await probeTls(e.address!, e.serverName, timeoutMs());
     if (!probe.ok) {
       throw fail(
         FailureType.EndpointNoTls,
@@ -127,7 +215,7 @@ export function createPkiActivities(config: SecdrConfig) {
     certificateNotAfter.set({ endpoint: e.name }, new Date(leaf.validTo).getTime() / 1000);
     return {
       endpoint: e.name,
-      address: e.address,
+      address: e.address!,
       leaf: leafInfo,
       intermediates: rest.filter((c) => fingerprint(c) !== verdict.rootFingerprint).map(certificateInfo),
       rootFingerprint: verdict.rootFingerprint,
@@ -136,11 +224,11 @@ export function createPkiActivities(config: SecdrConfig) {
     };
   };
 
-  const namesFor = (e: CaEndpoint): string[] => e.renewal?.names ?? [e.serverName ?? splitHostPort(e.address).host];
+  const namesFor = (e: CaEndpoint): string[] => e.renewal?.names ?? [e.serverName ?? splitHostPort(e.address!).host];
 
-  /** Issues for `e` and checks the result chains to a root: the CA's published one or a trusted one. */
-  const issueFor = async (cfg: CaOutageConfig, e: CaEndpoint) => {
-    const issued = await caClient(cfg.ca, timeoutMs()).issue({ names: namesFor(e), ttl: e.renewal?.ttl ?? '720h' });
+  /** Issues for `names` (an endpoint's) and checks the result chains to a root: the CA's published one or a trusted one. */
+  const issueFor = async (cfg: CaOutageConfig, e: { name: string; names: string[]; ttl?: string }) => {
+    const issued = await caClient(cfg.ca, timeoutMs()).issue({ names: e.names, ttl: e.ttl ?? '720h' });
     const { chain, roots: published } = await caRoots(cfg);
     const candidates = [...published, ...trustStores(cfg).flatMap((t) => t.roots)];
     const verdict = verifyChain([...issued.chain, ...chain.filter((c) => !published.includes(c))], candidates, new Date());
@@ -169,13 +257,21 @@ export function createPkiActivities(config: SecdrConfig) {
       const roots = [...stores.flatMap((s) => s.roots), ...ca.roots];
       const now = new Date();
       const endpoints: EndpointCertificate[] = [];
-      for (let i = 0; i < cfg.endpoints.length; i++) endpoints.push(await examine(cfg, i, roots, now));
+      for (const i of tlsIndexes(cfg)) endpoints.push(await examine(cfg, i, roots, now));
+      const certificates: CertificateResourceState[] = [];
+      for (let i = 0; i < cfg.endpoints.length; i++) if (cfg.endpoints[i].certificate) certificates.push(await examineCertificate(cfg, i, now));
+      // Certificates' chains are in Secrets the worker cannot read: with no host:port endpoint the anchor is the CA's published root.
+      const anchor = endpoints[0] ? { fingerprint: endpoints[0].rootFingerprint, subject: endpoints[0].rootSubject } : ca.roots[0] && { fingerprint: fingerprint(ca.roots[0]), subject: subjectOf(ca.roots[0]) };
+      if (!anchor) {
+        throw fail(FailureType.InvalidInput, `CA ${cfg.ca.address} publishes no self-signed root in its chain and no host:port endpoint names one; add a host:port endpoint to caOutage.endpoints`);
+      }
       return {
         ca: { type: cfg.ca.type, address: cfg.ca.address, component: cfg.ca.component },
         caRootFingerprint: ca.roots[0] ? fingerprint(ca.roots[0]) : undefined,
-        trustAnchorFingerprint: endpoints[0].rootFingerprint,
-        trustAnchorSubject: endpoints[0].rootSubject,
+        trustAnchorFingerprint: anchor.fingerprint,
+        trustAnchorSubject: anchor.subject,
         endpoints,
+        certificates,
         trustStores: stores.map((s) => ({ file: s.file, rootFingerprints: s.roots.map(fingerprint) })),
         at: now.toISOString(),
       };
@@ -190,7 +286,7 @@ export function createPkiActivities(config: SecdrConfig) {
       const roots = trustStores(cfg).flatMap((s) => s.roots);
       const now = new Date();
       const out: EndpointCertificate[] = [];
-      for (let i = 0; i < cfg.endpoints.length; i++) {
+      for (const i of tlsIndexes(cfg)) {
         const seen = await examine(cfg, i, roots, now);
         if (seen.rootFingerprint !== input.rootFingerprint) {
           throw fail(
@@ -204,13 +300,77 @@ export function createPkiActivities(config: SecdrConfig) {
       return out;
     },
 
+    /** Steps 3 and 5 for cert-manager Certificate endpoints: each still Ready and unexpired, with its headroom (from the status). */
+    async checkCertificates(): Promise<CertificateResourceState[]> {
+      const cfg = section();
+      const now = new Date();
+      const out: CertificateResourceState[] = [];
+      for (let i = 0; i < cfg.endpoints.length; i++) if (cfg.endpoints[i].certificate) out.push(await examineCertificate(cfg, i, now));
+      return out;
+    },
+
     /**
-     * Steps 4 and 5: one renewal attempt for the first endpoint's names, with the request
-     * timeout; the key is discarded. A CA that is down fails fast with CaUnavailable.
+     * Step 4 on Kubernetes: requests a renewal of Certificate endpoint `endpoint` (as `cmctl
+     * renew` does) and returns cert-manager's failure as its Issuing condition reports it. A new
+     * revision means something still issued (VerificationFailed); no answer within
+     * certificate.reportTimeoutSeconds is RenewalNotReported, never a hang.
+     */
+    async renewCertificateWhileCaDown(input: { endpoint: string }): Promise<CertManagerFailure> {
+      const cfg = section();
+      const i = certificateIndex(cfg, input.endpoint);
+      const e = cfg.endpoints[i];
+      const ref = certificateRef(e, i);
+      const r = await renewThroughCertManager(ref, { timeoutMs: e.certificate!.reportTimeoutSeconds * 1000, onPoll: pollTick(`cert-manager's answer for ${e.name}`) });
+      if (r.verdict.kind === 'issued') {
+        throw fail(
+          FailureType.VerificationFailed,
+          `${describe(e, i)}: cert-manager issued revision ${r.verdict.status.revision} while component ${cfg.ca.component} was stopped: its issuer does not use this CA; point the Certificate's issuer (${r.verdict.status.issuer.kind}/${r.verdict.status.issuer.name}) at caOutage.ca or remove the endpoint`,
+          { endpoint: e.name },
+        );
+      }
+      if (r.verdict.kind === 'silent') throw silent(e, i, r.seconds);
+      return { endpoint: e.name, certificate: `${ref.namespace}/${ref.name}`, reason: r.verdict.reason, message: r.verdict.message, seconds: r.seconds };
+    },
+
+    /**
+     * Step 5 on Kubernetes: requests renewals of Certificate endpoint `endpoint` until cert-manager
+     * reports a new Ready revision, repeating a request that failed while the CA was still coming
+     * up, for at most `timeoutSeconds`.
+     */
+    async renewCertificate(input: { endpoint: string; timeoutSeconds: number }): Promise<CertManagerRenewalDone> {
+      const cfg = section();
+      const i = certificateIndex(cfg, input.endpoint);
+      const e = cfg.endpoints[i];
+      const ref = certificateRef(e, i);
+      const deadline = Date.now() + input.timeoutSeconds * 1000;
+      for (let requests = 1; ; requests++) {
+        const r = await renewThroughCertManager(ref, { timeoutMs: Math.min(e.certificate!.reportTimeoutSeconds * 1000, Math.max(1000, deadline - Date.now())), onPoll: pollTick(`cert-manager to renew ${e.name}`) });
+        if (r.verdict.kind === 'issued') {
+          const s = r.verdict.status;
+          if (s.notAfter) certificateNotAfter.set({ endpoint: e.name }, Date.parse(s.notAfter) / 1000);
+          return { endpoint: e.name, certificate: `${ref.namespace}/${ref.name}`, previousRevision: r.previousRevision, revision: s.revision, notAfter: s.notAfter, requests };
+        }
+        if (r.verdict.kind === 'silent') throw silent(e, i, r.seconds);
+        if (Date.now() > deadline) {
+          throw fail(
+            FailureType.CaUnavailable,
+            `${describe(e, i)}: cert-manager still fails to renew ${input.timeoutSeconds} s after the CA was started (${r.verdict.reason}: ${r.verdict.message}); check the issuer's connection to the CA`,
+            { endpoint: e.name },
+          );
+        }
+        await sleep(1000);
+      }
+    },
+
+    /**
+     * Steps 4 and 5: one renewal attempt for the first host:port endpoint's names (or
+     * caOutage.probeNames), with the request timeout; the key is discarded. A CA that is down
+     * fails fast with CaUnavailable.
      */
     async attemptRenewal(): Promise<RenewalProbe> {
       const cfg = section();
-      const e = cfg.endpoints[0];
+      const first = cfg.endpoints[tlsIndexes(cfg)[0] ?? -1];
+      const e = { name: first?.name ?? 'probe', names: cfg.probeNames ?? namesFor(first!), ttl: first?.renewal?.ttl };
       const { leaf, verdict } = await issueFor(cfg, e);
       if (!verdict.ok) throw new Error('unreachable');
       return {
@@ -235,7 +395,7 @@ export function createPkiActivities(config: SecdrConfig) {
       if (missing.length > 0) {
         const now = new Date();
         const oldEndpoints: string[] = [];
-        for (let i = 0; i < cfg.endpoints.length; i++) {
+        for (const i of tlsIndexes(cfg)) {
           const e = cfg.endpoints[i];
           try {
             const seen = await examine(cfg, i, stores.flatMap((s) => s.roots), now);
@@ -266,9 +426,9 @@ export function createPkiActivities(config: SecdrConfig) {
       const i = cfg.endpoints.findIndex((e) => e.name === input.endpoint);
       const e = cfg.endpoints[i];
       if (!e?.renewal) throw fail(FailureType.InvalidInput, `endpoint ${input.endpoint}: no caOutage.endpoints[].renewal (certFile, keyFile) to install a renewed certificate into`);
-      const before = await probeTls(e.address, e.serverName, timeoutMs());
+      const before = await probeTls(e.address!, e.serverName, timeoutMs());
       const previousSerial = before.ok ? before.chain[0].serialNumber.toUpperCase() : '(none)';
-      const { issued, leaf, verdict } = await issueFor(cfg, e);
+      const { issued, leaf, verdict } = await issueFor(cfg, { name: e.name, names: namesFor(e), ttl: e.renewal.ttl });
       if (!verdict.ok) throw new Error('unreachable');
       if (verdict.rootFingerprint !== input.rootFingerprint) {
         throw fail(FailureType.RootChanged, `${describe(e, i)}: the renewed certificate chains to ${verdict.rootFingerprint.slice(0, 16)}…, not ${input.rootFingerprint.slice(0, 16)}…; not installed`);
@@ -287,7 +447,7 @@ export function createPkiActivities(config: SecdrConfig) {
       const serial = leaf.serialNumber.toUpperCase();
       const deadline = started + cfg.renewalSloSeconds * 1000;
       for (;;) {
-        const now = await probeTls(e.address, e.serverName, timeoutMs());
+        const now = await probeTls(e.address!, e.serverName, timeoutMs());
         if (now.ok && now.chain[0].serialNumber.toUpperCase() === serial) {
           certificateNotAfter.set({ endpoint: e.name }, new Date(leaf.validTo).getTime() / 1000);
           return {
@@ -305,10 +465,26 @@ export function createPkiActivities(config: SecdrConfig) {
               (e.renewal.reloadUrl ? 'the reload did not take: check the service log' : 'set renewal.reloadUrl or make the service watch its certificate file'),
           );
         }
-        heartbeat(`waiting for ${e.name} to serve serial ${serial}`);
-        cancellationSignal()?.throwIfAborted();
+        pollTick(`${e.name} to serve serial ${serial}`)();
         await sleep(500);
       }
     },
   };
+}
+
+/** What every polling activity does between polls: heartbeat, and stop when cancelled. */
+function pollTick(waitingFor: string) {
+  return () => {
+    heartbeat(`waiting for ${waitingFor}`);
+    cancellationSignal()?.throwIfAborted();
+  };
+}
+
+function silent(e: CaEndpoint, i: number, seconds: number) {
+  return fail(
+    FailureType.RenewalNotReported,
+    `endpoint ${e.name} (caOutage.endpoints[${i}], Certificate ${e.certificate!.namespace}/${e.certificate!.name}): cert-manager reported no outcome (Issuing/Ready conditions) ${Math.round(seconds)} s after the renewal request; ` +
+      'check that the cert-manager controller is running and watches this namespace, or raise certificate.reportTimeoutSeconds',
+    { endpoint: e.name },
+  );
 }

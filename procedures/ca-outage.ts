@@ -25,6 +25,7 @@ export const caOutage: ProcedureEntry<CaOutageInput> = {
       caComponent: c.ca.component,
       caLabel: `${c.ca.type} ${c.ca.address}`,
       renewableEndpoints: c.endpoints.filter((e) => e.renewal).map((e) => e.name),
+      certificateEndpoints: c.endpoints.filter((e) => e.certificate).map((e) => e.name),
       outageWindowSeconds: c.outageWindowSeconds,
       renewalMarginSeconds: c.renewalMarginSeconds,
       renewalSloSeconds: c.renewalSloSeconds,

@@ -1,5 +1,14 @@
 import { ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
-import type { CaInventory, createPkiActivities, EndpointCertificate, InstalledRenewal, RenewalProbe } from '../activities/pki';
+import type {
+  CaInventory,
+  CertificateResourceState,
+  CertManagerFailure,
+  CertManagerRenewalDone,
+  createPkiActivities,
+  EndpointCertificate,
+  InstalledRenewal,
+  RenewalProbe,
+} from '../activities/pki';
 import type { createPlatformActivities } from '../activities/platform';
 import { failureMessage, failureTypeOf, FailureType } from '../lib/fail';
 import { formatDuration } from '../lib/pki/headroom';
@@ -24,6 +33,8 @@ export interface CaOutageInput {
   caLabel: string;
   /** Endpoints whose renewal files are configured: the drill installs a renewed certificate there. */
   renewableEndpoints: string[];
+  /** cert-manager Certificate endpoints: renewals requested through cert-manager (absent in inputs of older runs). */
+  certificateEndpoints?: string[];
   outageWindowSeconds: number;
   renewalMarginSeconds: number;
   /** Renewal must succeed within this many seconds of starting the CA again. */
@@ -37,8 +48,12 @@ export interface CaOutageDetails {
   ca: string;
   timeline: { at: string; seconds: number; event: string }[];
   inventory?: CaInventory;
-  /** Per endpoint, after the CA went down: seconds of validity beyond outage window + margin. */
+  /** Per endpoint, after the CA went down: seconds of validity beyond outage window + margin. Certificates show their revision for the serial (the Secret is not read). */
   headroom?: { endpoint: string; serial: string; notAfter: string; remaining: string; headroomSeconds: number; short: boolean }[];
+  /** cert-manager's reported failure per Certificate endpoint while the CA was down. */
+  certManagerFailures?: CertManagerFailure[];
+  /** cert-manager renewals after the CA came back, with seconds from starting the CA. */
+  certManagerRenewals?: (CertManagerRenewalDone & { secondsAfterCaStart: number })[];
   /** Seconds from the renewal request to its typed failure while the CA was down. */
   failureDetectedSeconds?: number;
   failureType?: string;
@@ -69,7 +84,7 @@ export async function caOutageWorkflow(input: CaOutageInput): Promise<CaOutageRe
 
     p.phase('inventory');
     const inventory = await p.step('Record the certificates in use', () => pki.inventoryCertificates(), (inv) =>
-      `${inv.endpoints.length} endpoint(s); trust anchor ${inv.trustAnchorSubject} (${inv.trustAnchorFingerprint.slice(0, 16)}…)`,
+      `${inv.endpoints.length} endpoint(s)${inv.certificates?.length ? `, ${inv.certificates.length} cert-manager Certificate(s)` : ''}; trust anchor ${inv.trustAnchorSubject} (${inv.trustAnchorFingerprint.slice(0, 16)}…)`,
     );
     details.inventory = inventory;
     const recordedRoot = inventory.trustAnchorFingerprint;
@@ -85,10 +100,14 @@ export async function caOutageWorkflow(input: CaOutageInput): Promise<CaOutageRe
     );
     mark('CA stopped');
 
-    const serving = await p.step('Check existing certificates still serve and verify', () => pki.checkEndpointsServe({ rootFingerprint: recordedRoot }), (list) =>
-      `${list.length} endpoint(s) complete a handshake and chain to the recorded root`,
+    const certificateEndpoints = input.certificateEndpoints ?? [];
+    const serving = await p.step('Check existing certificates still serve and verify', async () => ({
+      tls: await pki.checkEndpointsServe({ rootFingerprint: recordedRoot }),
+      certificates: certificateEndpoints.length > 0 ? await pki.checkCertificates() : [],
+    }), (r) =>
+      `${r.tls.length} endpoint(s) complete a handshake and chain to the recorded root` + (r.certificates.length ? `; ${r.certificates.length} Certificate(s) still Ready` : ''),
     );
-    details.headroom = serving.map(headroomLine);
+    details.headroom = [...serving.tls.map(headroomLine), ...serving.certificates.map(certificateHeadroomLine)];
     for (const h of details.headroom.filter((x) => x.short)) {
       p.finding(
         `certificate of ${h.endpoint} (serial ${h.serial}) expires ${h.notAfter}, ${h.remaining} from now: within the outage window (${formatDuration(input.outageWindowSeconds)}) ` +
@@ -113,6 +132,15 @@ export async function caOutageWorkflow(input: CaOutageInput): Promise<CaOutageRe
     details.failureDetectedSeconds = outcome.seconds;
     details.failureType = outcome.type;
     mark(`renewal failed: ${outcome.type}`);
+
+    details.certManagerFailures = [];
+    for (const endpoint of certificateEndpoints) {
+      const failed = await p.step(`Attempt a renewal of ${endpoint} through cert-manager while the CA is down`, () => pkiInstall.renewCertificateWhileCaDown({ endpoint }), (f) =>
+        `cert-manager reports Issuing=False (${f.reason}) after ${round1(f.seconds)} s: ${f.message}`,
+      );
+      details.certManagerFailures.push(failed);
+      mark(`cert-manager reports the renewal of ${endpoint} failed (${failed.reason})`);
+    }
 
     if (input.holdSeconds > 0) {
       await p.step(`Keep the CA down for ${input.holdSeconds} s`, () => sleep(input.holdSeconds * 1000).then(() => input.holdSeconds), (s) => `${s} s`);
@@ -151,6 +179,15 @@ export async function caOutageWorkflow(input: CaOutageInput): Promise<CaOutageRe
       (r) => `${r.trustStores.length} trust store(s) carry the new root`);
     }
 
+    details.certManagerRenewals = [];
+    for (const endpoint of certificateEndpoints) {
+      const renewed = await p.step(`Renew ${endpoint} through cert-manager`, () => pkiInstall.renewCertificate({ endpoint, timeoutSeconds: 2 * input.renewalSloSeconds }), (r) =>
+        `revision ${r.previousRevision ?? '-'} → ${r.revision ?? '-'}, Ready, valid until ${r.notAfter ?? '?'} (${r.requests} request(s))`,
+      );
+      details.certManagerRenewals.push({ ...renewed, secondsAfterCaStart: round1(elapsedSeconds() - startedAt) });
+      mark(`cert-manager renewed ${endpoint}`);
+    }
+
     details.installed = [];
     for (const endpoint of inventory.endpoints.map((e) => e.endpoint)) {
       if (!input.renewableEndpoints.includes(endpoint)) {
@@ -163,11 +200,26 @@ export async function caOutageWorkflow(input: CaOutageInput): Promise<CaOutageRe
       details.installed.push(installed);
       mark(`${endpoint} serves the renewed certificate`);
     }
-    await p.step('Check every endpoint chains to the root', () => pki.checkEndpointsServe({ rootFingerprint: renewal.rootFingerprint }), (list) =>
-      `${list.length} endpoint(s) chain to ${renewal.rootSubject}`,
+    await p.step('Check every endpoint chains to the root', async () => ({
+      tls: await pki.checkEndpointsServe({ rootFingerprint: renewal.rootFingerprint }),
+      certificates: certificateEndpoints.length > 0 ? await pki.checkCertificates() : [],
+    }), (r) =>
+      `${r.tls.length} endpoint(s) chain to ${renewal.rootSubject}` +
+      (r.certificates.length ? `; ${r.certificates.length} Certificate(s) Ready (their chains are in Secrets the worker cannot read: the CA's chain was checked by "Renew a certificate")` : ''),
     );
   });
   return report as CaOutageReport;
+}
+
+function certificateHeadroomLine(c: CertificateResourceState): NonNullable<CaOutageDetails['headroom']>[number] {
+  return {
+    endpoint: c.endpoint,
+    serial: `revision ${c.revision ?? '?'}`,
+    notAfter: c.notAfter,
+    remaining: formatDuration(c.headroom.remainingSeconds),
+    headroomSeconds: c.headroom.headroomSeconds,
+    short: c.headroom.short,
+  };
 }
 
 function headroomLine(e: EndpointCertificate): NonNullable<CaOutageDetails['headroom']>[number] {

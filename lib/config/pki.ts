@@ -37,12 +37,32 @@ const cfssl = z
 export const caConfig = z.discriminatedUnion('type', [openbaoPki, cfssl]);
 export type CaConfig = z.infer<typeof caConfig>;
 
-/** A service that serves a certificate from the CA. */
+/**
+ * A cert-manager Certificate whose issuer uses this CA. The drill reads its status (Ready,
+ * Issuing, notAfter) and requests renewals like `cmctl renew`; it never reads the Secret
+ * (the worker's Role grants no Secrets), so its inventory line comes from the status.
+ */
+const certificateRef = z
+  .object({
+    namespace: z.string().min(1),
+    name: z.string().min(1),
+    /** Kubeconfig file for the cluster; default: in-cluster config, else $KUBECONFIG / ~/.kube/config. */
+    kubeconfig: z.string().min(1).optional(),
+    context: z.string().min(1).optional(),
+    /** How long cert-manager may take to report a renewal's outcome (Issuing/Ready conditions), in seconds (default 120). */
+    reportTimeoutSeconds: z.number().int().positive().default(120),
+  })
+  .strict();
+export type CertificateEndpointRef = z.infer<typeof certificateRef>;
+
+/** A service that serves a certificate from the CA: a TLS address, or a cert-manager Certificate. */
 const endpoint = z
   .object({
     name,
-    /** Where it listens; the drill completes a TLS handshake there. */
-    address: hostPort,
+    /** Where it listens; the drill completes a TLS handshake there. Give this or `certificate`. */
+    address: hostPort.optional(),
+    /** A cert-manager Certificate instead of an address (Kubernetes). */
+    certificate: certificateRef.optional(),
     /** SNI name sent in the handshake; default: the host when it is not an IP. */
     serverName: z.string().optional(),
     /**
@@ -69,7 +89,11 @@ export type CaEndpoint = z.infer<typeof endpoint>;
 export const caOutageConfig = z
   .object({
     ca: caConfig,
-    endpoints: z.array(endpoint).min(1, 'list at least one TLS endpoint (name, address host:port) whose certificate comes from this CA'),
+    endpoints: z
+      .array(endpoint)
+      .min(1, 'list at least one endpoint (name and address host:port, or name and certificate: {namespace, name}) whose certificate comes from this CA'),
+    /** Names the drill's own renewal probe at the CA requests; default: those of the first host:port endpoint. Needed when every endpoint is a Certificate. */
+    probeNames: z.array(z.string().min(1)).min(1).optional(),
     /** PEM bundle files clients trust (the trust stores that must carry the CA's root). */
     trustStores: z.array(z.string().min(1)).min(1, 'list at least one trust-store bundle file (PEM) that holds the CA root'),
     /** How long a realistic CA outage lasts, in seconds (default 86400: a day to rebuild a CA). */
@@ -91,6 +115,27 @@ export const caOutageConfig = z
     cfg.endpoints.forEach((e, i) => {
       if (seen.has(e.name)) ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'name'], message: `duplicate endpoint name "${e.name}": names must be unique` });
       seen.add(e.name);
+      if ((e.address === undefined) === (e.certificate === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['endpoints', i],
+          message: `endpoint "${e.name}" needs exactly one of address (host:port of a TLS service) or certificate ({namespace, name} of a cert-manager Certificate)`,
+        });
+      }
+      if (e.certificate && e.renewal) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['endpoints', i, 'renewal'],
+          message: `endpoint "${e.name}" is a cert-manager Certificate: cert-manager installs its renewals, remove renewal (it is for host:port endpoints)`,
+        });
+      }
     });
+    if (!cfg.probeNames && !cfg.endpoints.some((e) => e.address)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['probeNames'],
+        message: 'every endpoint is a cert-manager Certificate: list the names the drill requests when it probes the CA (probeNames: [name allowed by the CA role])',
+      });
+    }
   });
 export type CaOutageConfig = z.infer<typeof caOutageConfig>;

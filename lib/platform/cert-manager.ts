@@ -30,7 +30,9 @@ export interface CertificateStatus {
   readyMessage?: string;
   /** A (re-)issuance is in progress. */
   issuing: boolean;
+  /** Reason of the Issuing condition, True or False ("Failed" after a failed issuance: how a renewal failure shows). */
   issuingReason?: string;
+  issuingMessage?: string;
   notAfter?: string;
   notBefore?: string;
   renewalTime?: string;
@@ -116,7 +118,8 @@ function toStatus(crt: CertificateObject): CertificateStatus {
     readyReason: ready?.reason,
     readyMessage: ready?.message,
     issuing: issuing?.status === 'True',
-    issuingReason: issuing?.status === 'True' ? issuing.reason : undefined,
+    issuingReason: issuing?.reason,
+    issuingMessage: issuing?.message,
     notAfter: crt.status?.notAfter,
     notBefore: crt.status?.notBefore,
     renewalTime: crt.status?.renewalTime,

@@ -63,6 +63,7 @@ describe("cert-manager Certificates on a real kube-apiserver with cert-manager's
       readyMessage: 'Certificate is up to date and has not expired',
       issuing: false,
       issuingReason: undefined,
+      issuingMessage: undefined,
       notAfter: '2027-02-27T00:00:00Z',
       notBefore: '2026-11-29T00:00:00Z',
       renewalTime: '2027-01-28T00:00:00Z',

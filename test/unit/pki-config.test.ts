@@ -29,7 +29,7 @@ describe('caOutage config and drill input: bad input names the field and the fix
 
   it('names each wrong field', () => {
     assert.match(problems({ ca, endpoints: [{ name: 'web', address: 'https://web.internal' }], trustStores: ['/x.pem'] }), /caOutage\.endpoints\[0\]\.address: must be host:port/);
-    assert.match(problems({ ca, endpoints: [], trustStores: ['/x.pem'] }), /caOutage\.endpoints: list at least one TLS endpoint/);
+    assert.match(problems({ ca, endpoints: [], trustStores: ['/x.pem'] }), /caOutage\.endpoints: list at least one endpoint \(name and address host:port, or name and certificate/);
     assert.match(problems({ ca, endpoints: [{ name: 'web', address: 'a:1' }], trustStores: [] }), /caOutage\.trustStores: list at least one trust-store bundle file/);
     assert.match(problems({ ca: { ...ca, address: 'cfssl:8888' }, endpoints: [{ name: 'web', address: 'a:1' }], trustStores: ['/x.pem'] }), /caOutage\.ca\.address: must be a base URL/);
     assert.match(
@@ -42,6 +42,24 @@ describe('caOutage config and drill input: bad input names the field and the fix
     );
   });
 
+  it('takes a cert-manager Certificate as an endpoint, with exactly one of address or certificate, no renewal files, and probe names when no host:port endpoint is left', () => {
+    const crt = { namespace: 'apps', name: 'web-tls' };
+    const cfg = testConfig(tmp.dir, { components: [component], caOutage: { ca, endpoints: [{ name: 'web', address: 'a:1' }, { name: 'ingress', certificate: crt }], trustStores: ['/x.pem'] } });
+    assert.equal(cfg.caOutage?.endpoints[1].certificate?.reportTimeoutSeconds, 120);
+    assert.deepEqual(caOutage.input(cfg, {}).certificateEndpoints, ['ingress']);
+    assert.match(
+      problems({ ca, endpoints: [{ name: 'web', address: 'a:1', certificate: crt }], trustStores: ['/x.pem'] }),
+      /caOutage\.endpoints\[0\]: endpoint "web" needs exactly one of address \(host:port of a TLS service\) or certificate/,
+    );
+    assert.match(problems({ ca, endpoints: [{ name: 'web' }, { name: 'db', address: 'b:1' }], trustStores: ['/x.pem'] }), /caOutage\.endpoints\[0\]: endpoint "web" needs exactly one of address/);
+    assert.match(
+      problems({ ca, endpoints: [{ name: 'ingress', certificate: crt, renewal: { certFile: '/c', keyFile: '/k' } }], probeNames: ['x'], trustStores: ['/x.pem'] }),
+      /caOutage\.endpoints\[0\]\.renewal: endpoint "ingress" is a cert-manager Certificate: cert-manager installs its renewals/,
+    );
+    assert.match(problems({ ca, endpoints: [{ name: 'ingress', certificate: crt }], trustStores: ['/x.pem'] }), /caOutage\.probeNames: every endpoint is a cert-manager Certificate: list the names/);
+    assert.equal(problems({ ca, endpoints: [{ name: 'ingress', certificate: crt }], probeNames: ['web.secdr.test'], trustStores: ['/x.pem'] }), '');
+  });
+
   it('the drill input refuses a CA component that is not configured, listing the ones that are', () => {
     const cfg = testConfig(tmp.dir, { components: [component], caOutage: { ca: { ...ca, component: 'pki' }, endpoints: [{ name: 'web', address: 'a:1' }], trustStores: ['/x.pem'] } });
     assert.throws(() => caOutage.input(cfg, {}), /caOutage\.ca\.component: no component named "pki" \(configured: ca\); add it under components:/);
@@ -51,6 +69,7 @@ describe('caOutage config and drill input: bad input names the field and the fix
       caComponent: 'ca',
       caLabel: 'cfssl http://127.0.0.1:8888',
       renewableEndpoints: ['web'],
+      certificateEndpoints: [],
       outageWindowSeconds: 86_400,
       renewalMarginSeconds: 86_400,
       renewalSloSeconds: 300,

@@ -17,8 +17,10 @@ export async function initNode(
   address: string,
   seal: 'auto' | 'shamir',
   shamir = { shares: 1, threshold: 1 },
+  /** CA that signed the node's TLS certificate (an https address). */
+  caFile?: string,
 ): Promise<InitResult> {
-  const api = vaultApi(address);
+  const api = vaultApi(address, { caFile });
   const res = await api.write(
     'sys/init',
     seal === 'auto'
@@ -31,12 +33,12 @@ export async function initNode(
   if (seal === 'shamir') {
     for (const key of keys.slice(0, shamir.threshold)) await api.unseal({ key });
   }
-  await waitForActive(address);
+  await waitForActive(address, 30_000, caFile);
   return { rootToken: res.root_token, keys };
 }
 
-export async function waitForActive(address: string, timeoutMs = 30_000): Promise<void> {
-  await waitFor(`${address} to become active`, async () => (await nodeHealth(address)).state === 'active', { timeoutMs, intervalMs: 200 });
+export async function waitForActive(address: string, timeoutMs = 30_000, caFile?: string): Promise<void> {
+  await waitFor(`${address} to become active`, async () => (await nodeHealth(address, caFile)).state === 'active', { timeoutMs, intervalMs: 200 });
 }
 
 /** Mounts kv v2 at `secret/` (as `bao server -dev` does). */

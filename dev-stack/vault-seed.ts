@@ -23,9 +23,11 @@ export async function seedSourceCluster(opts: {
   address: string;
   rootToken: string;
   credsDir: string;
+  /** CA of the cluster's TLS certificates (an https address). */
+  caFile?: string;
   postgres?: { host: string; port: number; user: string; password: string; database?: string };
 }): Promise<SeededCredentials> {
-  const api = vaultApi(opts.address, { token: opts.rootToken });
+  const api = vaultApi(opts.address, { token: opts.rootToken, caFile: opts.caFile });
   await api.mount({ mount_point: 'secret', type: 'kv', options: { version: '2' } });
   for (const name of ['secdr-snapshot', 'secdr-verifier', 'secdr-restorer']) {
     await api.addPolicy({ name, rules: readFileSync(join(POLICY_DIR, `${name}.hcl`), 'utf8') });

@@ -47,9 +47,28 @@ export async function nodeHealth(address: string, caFile?: string, timeoutMs = 5
   }
 }
 
-/** The active node among `nodes`, or a typed failure that says what each node answered. */
-export async function findActiveNode(cluster: string, nodes: string[], caFile?: string): Promise<string> {
-  const health = await Promise.all(nodes.map((n) => nodeHealth(n, caFile)));
+/** How long to wait for a leader election, and what to report while waiting. */
+export interface ElectionWait {
+  /** Milliseconds to keep polling while standbys answer but no node is active. Default 0: answer at once. */
+  electionWaitMs?: number;
+  /** Called on every poll while waiting (an activity heartbeats here). */
+  onWait?: (states: NodeState[]) => void;
+}
+
+/**
+ * The active node among `nodes`, or a typed failure that says what each node answered.
+ * Unsealed standbys without an active node mean an election is under way (the leader stepped
+ * down or died): with `electionWaitMs` the new leader is awaited rather than failing the attempt.
+ */
+export async function findActiveNode(cluster: string, nodes: string[], caFile?: string, wait: ElectionWait = {}): Promise<string> {
+  const deadline = Date.now() + (wait.electionWaitMs ?? 0);
+  let health = await Promise.all(nodes.map((n) => nodeHealth(n, caFile)));
+  while (!health.some((h) => h.state === 'active') && health.some((h) => h.state === 'standby') && Date.now() < deadline) {
+    wait.onWait?.(health.map((h) => h.state));
+    // Elections take seconds (raft's timeouts scale with performance_multiplier); half a second costs nothing against that.
+    await new Promise((r) => setTimeout(r, 500));
+    health = await Promise.all(nodes.map((n) => nodeHealth(n, caFile)));
+  }
   const active = health.find((h) => h.state === 'active');
   if (active) return active.address;
   const seen = health.map((h) => (h.error ? h.error : `${h.address}: ${h.state}`)).join('; ');
@@ -59,7 +78,8 @@ export async function findActiveNode(cluster: string, nodes: string[], caFile?: 
   if (health.some((h) => h.state === 'sealed') && !health.some((h) => h.state === 'standby')) {
     throw fail(FailureType.VaultSealed, `cluster ${cluster}: sealed, no active node (${seen}); unseal it before snapshotting`);
   }
-  throw fail(FailureType.VaultNoActiveNode, `cluster ${cluster}: no active node (${seen}); check the nodes' health`, {
+  const waited = wait.electionWaitMs ? `, after waiting ${Math.round(wait.electionWaitMs / 1000)} s for a leader election` : '';
+  throw fail(FailureType.VaultNoActiveNode, `cluster ${cluster}: no active node (${seen}${waited}); check the nodes' health and raft quorum`, {
     nodes: health.map((h) => ({ address: h.address, state: h.state, unreachable: h.unreachable })),
   });
 }

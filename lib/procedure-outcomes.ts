@@ -19,11 +19,23 @@ export function lastSuccessPath(procedure: string, cluster?: string): string {
   return `last-success/${procedure}/${cluster ?? NO_CLUSTER}.json`;
 }
 
-/** Writes the record to every storage; a storage that fails throws (the activity retries). */
-export async function saveLastSuccess(storages: StorageConfig[], rec: LastSuccess, storeFor: (s: StorageConfig) => RecordStore = createRecordStore): Promise<void> {
+/**
+ * Writes the record to every storage. One storage down must not fail the run it records (a
+ * restore from the second storage is the case): it throws (the activity retries) only when no
+ * storage took the record, and otherwise returns what failed, for the log. Readers take the
+ * newest record across storages.
+ */
+export async function saveLastSuccess(storages: StorageConfig[], rec: LastSuccess, storeFor: (s: StorageConfig) => RecordStore = createRecordStore): Promise<string[]> {
+  const failed: string[] = [];
   for (const s of storages) {
-    await storeFor(s).write(lastSuccessPath(rec.procedure, rec.cluster), `${JSON.stringify(rec, null, 2)}\n`);
+    try {
+      await storeFor(s).write(lastSuccessPath(rec.procedure, rec.cluster), `${JSON.stringify(rec, null, 2)}\n`);
+    } catch (err) {
+      failed.push(`storage ${s.name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
+  if (failed.length === storages.length) throw new Error(`the last success of ${rec.procedure} was written to no storage (${failed.join('; ')})`);
+  return failed;
 }
 
 /** The newest record across storages, or undefined; unreadable storages are reported through warn. */

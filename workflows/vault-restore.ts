@@ -5,6 +5,7 @@ import type { createStorageActivities } from '../activities/storage';
 import type { createVaultActivities, SealStatus } from '../activities/vault';
 import { fail, FailureType, failureMessage, failureTypeOf } from '../lib/fail';
 import type { RestoreDetails, RestoreReport } from '../lib/reports/restore';
+import type { SnapshotMeta } from '../lib/storage/types';
 import { profiles } from './activity-profiles';
 import { runProcedure, type Procedure, type ProcedureStatus } from './frame';
 import { elapsedSeconds } from './frame/step-log';
@@ -24,6 +25,12 @@ export interface RestoreInput {
   cluster: string;
   target: string;
   storage: string;
+  /**
+   * The other storages holding copies (the snapshot procedure uploads to every storage), in
+   * the order to try them: when `storage` is unreachable or its copy fails verification, the
+   * same snapshot comes from the next one. Default: none.
+   */
+  otherStorages?: string[];
   /** 'latest' (default) or a snapshot key from `secdr snapshot list`. */
   snapshot?: string;
   slo: { secretsReadableSeconds: number; wholeRestoreSeconds: number; hardLimitSeconds: number };
@@ -46,7 +53,8 @@ export const restoreStatusQuery = defineQuery<RestoreStatus>('status');
 /** Sent by `secdr unseal` after it delivered shares, so the workflow re-checks at once. */
 export const unsealProgressSignal = defineSignal('unsealProgress');
 
-const FALLBACK_TYPES: string[] = [FailureType.SnapshotCorrupt, FailureType.SnapshotNotFound];
+/** A copy that failed this way may still be good in another storage, or an older snapshot may be. */
+const FALLBACK_TYPES: string[] = [FailureType.SnapshotCorrupt, FailureType.SnapshotNotFound, FailureType.StorageUnreachable];
 
 /**
  * Restore-and-verify into a fresh cluster (docs/runbooks/vault-restore.md). The SLOs are
@@ -79,18 +87,19 @@ export async function vaultRestoreWorkflow(input: RestoreInput): Promise<Restore
 
       // 1. Choose candidates: the named snapshot or the newest verified, then older ones.
       p.phase('choosing snapshot');
-      const catalog = await p.step('list verified snapshots', () => storageQuick.listSnapshots({ storage: input.storage, cluster: input.cluster }), (l) => `${l.length} in catalog`);
+      const stores = storageSources(p, input, r);
+      const { storage: listedIn, catalog } = await stores.firstCatalog();
       let ordered = catalog;
       if (input.snapshot && input.snapshot !== 'latest') {
         const i = catalog.findIndex((s) => s.key === input.snapshot || s.key.endsWith(`/${input.snapshot}`));
         if (i < 0) {
-          throw fail(FailureType.SnapshotNotFound, `snapshot ${input.snapshot} is not in the catalog of ${input.storage} for cluster ${input.cluster}; run \`secdr snapshot list\``);
+          throw fail(FailureType.SnapshotNotFound, `snapshot ${input.snapshot} is not in the catalog of ${listedIn} for cluster ${input.cluster}; run \`secdr snapshot list\``);
         }
         ordered = catalog.slice(i);
       }
-      const candidates = ordered.slice(0, input.fallbackAttempts + 1);
+      const candidates = ordered.slice(0, input.fallbackAttempts + 1).map((c) => ({ ...c, storage: listedIn }));
       if (candidates.length === 0) {
-        throw fail(FailureType.SnapshotNotFound, `no verified snapshot of ${input.cluster} in ${input.storage}; take one with \`secdr snapshot --cluster ${input.cluster}\``);
+        throw fail(FailureType.SnapshotNotFound, `no verified snapshot of ${input.cluster} in ${listedIn}; take one with \`secdr snapshot --cluster ${input.cluster}\``);
       }
 
       // The previous (weekly) run put the target out of service: bring it back first, then
@@ -109,8 +118,9 @@ export async function vaultRestoreWorkflow(input: RestoreInput): Promise<Restore
       let chosen: { key: string; canaryNonce?: string } | undefined;
       for (let hostLost = 0; !chosen; hostLost++) {
         p.phase('downloading snapshot');
-        const got = await downloadFirstGood(p, input, candidates, r);
+        const got = await downloadFirstGood(p, input, candidates, r, stores);
         r.snapshot = got.key;
+        r.storage = got.storage;
         p.status.snapshot = got.key;
         p.compensate(`remove the downloaded copy of ${got.key}`, () => discardOnHost(got.file, got.hostTaskQueue));
         p.phase('restoring');
@@ -171,19 +181,90 @@ export async function vaultRestoreWorkflow(input: RestoreInput): Promise<Restore
   );
 }
 
-type Candidate = { key: string; canaryNonce?: string };
+type Candidate = { key: string; canaryNonce?: string; storage: string };
 
-/** Downloads and re-verifies the first candidate that verifies; corrupt or missing ones are recorded as skipped. */
-async function downloadFirstGood(p: Procedure, input: RestoreInput, candidates: Candidate[], r: RestoreDetails) {
+const nameOf = (key: string) => key.slice(key.lastIndexOf('/') + 1);
+
+/**
+ * The restore's storages in order (its own first, then the others), each catalog listed at
+ * most once and only when needed, so a restore whose first storage answers does exactly what
+ * it did before there was a second one. An unreachable storage is recorded and not asked again.
+ */
+function storageSources(p: Procedure, input: RestoreInput, r: RestoreDetails) {
+  const order = [input.storage, ...(input.otherStorages ?? []).filter((s) => s !== input.storage)];
+  const catalogs = new Map<string, SnapshotMeta[] | undefined>();
+  const skip = (storage: string, reason: string, key?: string) => {
+    (r.storagesSkipped ??= []).push({ storage, ...(key ? { key } : {}), reason });
+    p.finding(`storage ${storage} skipped${key ? ` for ${nameOf(key)}` : ''}: ${reason}`);
+  };
+  /** The storage's catalog, or undefined when it is unreachable. */
+  const catalogOf = async (storage: string): Promise<SnapshotMeta[] | undefined> => {
+    if (catalogs.has(storage)) return catalogs.get(storage);
+    const name = storage === input.storage ? 'list verified snapshots' : `list verified snapshots in ${storage}`;
+    let list: SnapshotMeta[] | undefined;
+    try {
+      list = await p.step(name, () => storageQuick.listSnapshots({ storage, cluster: input.cluster }), (l) => `${l.length} in catalog`);
+    } catch (err) {
+      if (failureTypeOf(err) !== FailureType.StorageUnreachable) throw err;
+      skip(storage, failureMessage(err));
+    }
+    catalogs.set(storage, list);
+    return list;
+  };
+  return {
+    order,
+    skip,
+    unreachable: (storage: string, reason: string) => {
+      catalogs.set(storage, undefined);
+      skip(storage, reason);
+    },
+    /** The catalog of the first storage that answers. */
+    async firstCatalog(): Promise<{ storage: string; catalog: SnapshotMeta[] }> {
+      for (const storage of order) {
+        const catalog = await catalogOf(storage);
+        if (catalog) return { storage, catalog };
+      }
+      throw fail(
+        FailureType.StorageUnreachable,
+        `no snapshot storage answered (${(r.storagesSkipped ?? []).map((s) => `${s.storage}: ${s.reason}`).join('; ')}); bring one back or fix the worker's network path to it, then run the restore again`,
+      );
+    },
+    /** Where `storage` keeps the snapshot named like `key`; undefined (recorded) when unreachable or not there. */
+    async keyIn(storage: string, key: string): Promise<string | undefined> {
+      const catalog = await catalogOf(storage);
+      if (!catalog) return undefined;
+      const found = catalog.find((m) => nameOf(m.key) === nameOf(key));
+      if (!found) skip(storage, `${nameOf(key)} is not in its catalog (its upload there failed, or retention removed it)`, key);
+      return found?.key;
+    },
+  };
+}
+
+/**
+ * Downloads and re-verifies the first candidate that verifies, trying each storage's copy of
+ * it in order before falling back to an older snapshot. Copies that fail are recorded per
+ * storage; a snapshot no storage gave a good copy of is recorded as skipped.
+ */
+async function downloadFirstGood(p: Procedure, input: RestoreInput, candidates: Candidate[], r: RestoreDetails, stores: ReturnType<typeof storageSources>) {
   for (const c of candidates) {
     if (r.skipped.some((s) => s.key === c.key)) continue;
-    try {
-      const got = await p.step(`download and verify ${c.key}`, () => storage.downloadSnapshot({ storage: input.storage, key: c.key }), (g) => `${g.bytes} bytes, sha256 ok, archive ok`);
-      return { ...c, file: got.file, hostTaskQueue: got.hostTaskQueue };
-    } catch (err) {
-      if (!FALLBACK_TYPES.includes(failureTypeOf(err) ?? '')) throw err;
-      r.skipped.push({ key: c.key, reason: failureMessage(err) });
+    const reasons: string[] = [];
+    for (const from of stores.order) {
+      const key = from === c.storage ? c.key : await stores.keyIn(from, c.key);
+      if (!key) continue;
+      try {
+        const step = from === input.storage ? `download and verify ${key}` : `download and verify ${key} from ${from}`;
+        const got = await p.step(step, () => storage.downloadSnapshot({ storage: from, key }), (g) => `${g.bytes} bytes, sha256 ok, archive ok`);
+        return { ...c, key, storage: from, file: got.file, hostTaskQueue: got.hostTaskQueue };
+      } catch (err) {
+        const type = failureTypeOf(err) ?? '';
+        if (!FALLBACK_TYPES.includes(type)) throw err;
+        reasons.push(failureMessage(err));
+        if (type === FailureType.StorageUnreachable) stores.unreachable(from, failureMessage(err));
+        else if (stores.order.length > 1) stores.skip(from, failureMessage(err), key);
+      }
     }
+    r.skipped.push({ key: c.key, reason: reasons.join('; ') || `no storage could be asked for it (${stores.order.join(', ')})` });
   }
   throw fail(FailureType.SnapshotCorrupt, `none of the ${candidates.length} newest snapshots verified (${r.skipped.map((s) => s.key).join(', ')}); investigate the storage`);
 }

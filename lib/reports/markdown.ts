@@ -67,6 +67,7 @@ function restoreSections(r: RestoreReport): string[] {
     '',
     ...(r.skipped.length ? r.skipped.map((s) => `- \`${s.key}\`: ${s.reason}`) : ['- none']),
     '',
+    ...(r.storagesSkipped?.length ? ['## Storages skipped', '', ...r.storagesSkipped.map((s) => `- ${s.storage}${s.key ? ` (\`${s.key}\`)` : ''}: ${s.reason}`), ''] : []),
   ];
 }
 

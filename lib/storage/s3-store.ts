@@ -18,6 +18,7 @@ import { compositeSha256, hexToBase64 } from './hashing';
 import { differences, downloadMismatch, notFound, removeDescribed, uploadMismatch, type Measured } from './integrity';
 import { isKmsAlias, sameKmsKey } from './kms-key';
 import { catalogPrefix, checkClusterName, keyOfCatalogEntry, resolveKey, resolveMetaKey, type ResolvedKey } from './layout';
+import { describeUnreachable } from '../vault/network-error';
 import { putFile } from './put-file';
 import { MultipartWriter } from './s3-multipart';
 import type { PutResult, SnapshotMeta, SnapshotStore, SnapshotTarget, StoreOptions, StreamingPut } from './types';
@@ -66,6 +67,11 @@ export class S3SnapshotStore implements SnapshotStore {
     this.warn = options.warn ?? ((m) => console.warn(m));
     this.partSize = options.partSize ?? PART_SIZE;
     this.queueSize = options.queueSize ?? QUEUE_SIZE;
+  }
+
+  /** The S3 endpoint requests go to, for messages. */
+  private get endpoint(): string {
+    return this.cfg.endpoint ?? `https://s3.${this.cfg.region}.amazonaws.com`;
   }
 
   private get where(): string {
@@ -280,6 +286,15 @@ export class S3SnapshotStore implements SnapshotStore {
 
   private failure(what: string, key: string, err: unknown, cleanup?: string): Error {
     if (err instanceof Error && 'type' in err && typeof err.type === 'string') return err; // already typed
+    const unreachable = describeUnreachable(err, this.endpoint);
+    if (unreachable.kind !== 'other') {
+      // Typed, so a restore can take the same snapshot from the next storage instead of failing.
+      return fail(
+        FailureType.StorageUnreachable,
+        `storage ${this.name}: ${what} ${this.location(key)} failed: cannot reach ${this.endpoint}: ${unreachable.kind} (${unreachable.code})${cleanup ? `; ${cleanup}` : ''}; check the endpoint and region in the config, the network path from the worker and whether the storage is up, then retry`,
+        { storage: this.name, unreachable: unreachable.kind, code: unreachable.code },
+      );
+    }
     const e = err as Error & { $metadata?: { httpStatusCode?: number } };
     const status = e.$metadata?.httpStatusCode ? ` (HTTP ${e.$metadata.httpStatusCode})` : '';
     return new Error(

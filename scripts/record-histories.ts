@@ -5,10 +5,13 @@
  *
  *   npx tsx scripts/record-histories.ts            # all procedures recorded here
  *   npx tsx scripts/record-histories.ts vault-restore
+ *   npx tsx scripts/record-histories.ts quarterly log-failover ca-outage alerting   # one quarterly run
  *
  * Real servers: the dev server, OpenBao (source + a fresh static-seal DR target), PostgreSQL
- * (the restore's database check), local snapshot storage; the worker is the production one
- * with its host queue, as `secdr worker` runs it. Re-record after changing a workflow on
+ * (the restore's database check), local snapshot storage; for the drills, the whole drill
+ * stack (moto, VictoriaLogs ×2 + vlagent, OpenBao PKI + a TLS endpoint, Alertmanager with
+ * recording receivers). The worker is the production one with its host queue, as `secdr
+ * worker` runs it. Re-record after changing a workflow on
  * purpose (and say why in the commit); never to make a failing replay pass unexplained.
  *
  * The histories are kept as the server stores them: every payload encrypted by the secdr
@@ -23,9 +26,10 @@ import { join, resolve } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { parseConfig } from '../lib/config/load';
 import type { SecdrConfig } from '../lib/config/schema';
+import { startDrillStack, type DrillStack } from '../dev-stack/drill-stack';
 import { startOpenBao, writeStaticSealKey } from '../dev-stack/openbao';
 import { initNode } from '../dev-stack/openbao-setup';
 import { startPostgres } from '../dev-stack/postgres';
@@ -34,10 +38,11 @@ import { startTemporalDevServer } from '../dev-stack/temporal';
 import { seedSourceCluster } from '../dev-stack/vault-seed';
 import { waitFor } from '../dev-stack/wait';
 import { AesGcmCodec } from '../lib/temporal/codec';
-import { newHostTaskQueue, setHostTaskQueue } from '../lib/temporal/host-queue';
+import { registry } from '../procedures';
+import { quarterly } from '../procedures/quarterly';
 import { vaultRestore } from '../procedures/vault-restore';
 import { vaultSnapshot } from '../procedures/vault-snapshot';
-import { createHostWorker, createWorker } from '../workers/worker';
+import { createHostWorkers } from '../workers/worker';
 import { deadMansSwitchWorkflow, heartbeatSignal } from '../workflows/dead-mans-switch';
 import { vaultRestoreWorkflow, vaultSnapshotWorkflow } from '../workflows';
 
@@ -99,18 +104,89 @@ interface Ctx {
   pages: unknown[];
 }
 
+/** The production worker and its host-queue worker, as `secdr worker` runs them, in this process. */
+async function startWorkers(address: string, config: SecdrConfig, taskQueue: string): Promise<{ stop(): Promise<void> }> {
+  const connection = await NativeConnection.connect({ address });
+  const { worker, hostWorker } = await createHostWorkers({ config, connection, namespace: 'default', taskQueue });
+  const workers = [worker, hostWorker];
+  const running = Promise.all(workers.map((w) => w.run()));
+  return {
+    stop: async () => {
+      for (const w of workers) w.shutdown();
+      await running.catch(() => undefined);
+      await connection.close().catch(() => undefined);
+    },
+  };
+}
+
+function saveHistory(name: string, history: temporal.api.history.v1.IHistory): void {
+  mkdirSync(HISTORY_DIR, { recursive: true });
+  const file = join(HISTORY_DIR, `${name}.json`);
+  writeFileSync(file, historyToFixture(history));
+  console.log(`recorded ${name}: ${history.events?.length} events -> ${file}`);
+}
+
+/**
+ * The drills' histories come from one passing quarterly drill on the drill stack (every server
+ * the drills need, dev-stack/drill-stack.ts): the parent's history, and each child drill's.
+ * vault-restore keeps its own stand-alone recording.
+ */
+const DRILL_HISTORIES = ['quarterly', 'log-failover', 'ca-outage', 'alerting'];
+
+async function recordDrills(wanted: string[]): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'secdr-record-drills-'));
+  // PostgreSQL runs as its own user when this runs as root: it must be able to traverse here.
+  chmodSync(dir, 0o755);
+  const taskQueue = 'record-drill-histories';
+  let stack: DrillStack | undefined;
+  let workers: { stop(): Promise<void> } | undefined;
+  let client: Client | undefined;
+  try {
+    stack = await startDrillStack({ dir, targets: 1, taskQueue });
+    const keyFile = join(dir, 'fixture-codec.key');
+    writeFileSync(keyFile, FIXTURE_CODEC.key.toString('base64'), { mode: 0o600 });
+    const config = parseConfig(
+      { ...stack.raw, codec: { keyId: FIXTURE_CODEC.keyId, key: { file: keyFile } }, restore: { ...(stack.raw.restore as object), testTarget: 'dr-1' } },
+      'record-histories drill config',
+    );
+    workers = await startWorkers(stack.dr.temporal.address, config, taskQueue);
+    client = new Client({ connection: await Connection.connect({ address: stack.dr.temporal.address }), dataConverter: fixtureDataConverter() });
+    // The restore drill needs a snapshot to restore.
+    await client.workflow.execute(vaultSnapshotWorkflow, { taskQueue, workflowId: 'record-drills-snapshot', args: [vaultSnapshot.input(config, {})] });
+    const parent = await client.workflow.start(quarterly.workflowType, { taskQueue, workflowId: 'record-quarterly', args: [quarterly.input(config, { noApproval: true })] });
+    const report = (await parent.result()) as { outcome: string };
+    if (report.outcome !== 'succeeded') throw new Error(`the quarterly drill ended ${report.outcome}: record a passing run (its report: ${JSON.stringify(report).slice(0, 400)})`);
+    const history = await parent.fetchHistory();
+    if (wanted.includes('quarterly')) saveHistory('quarterly', history);
+    for (const e of history.events ?? []) {
+      const started = e.childWorkflowExecutionStartedEventAttributes;
+      const name = registry.find((p) => p.workflowType === started?.workflowType?.name)?.name;
+      if (!started?.workflowExecution?.workflowId || !name || !wanted.includes(name)) continue;
+      saveHistory(name, await client.workflow.getHandle(started.workflowExecution.workflowId).fetchHistory());
+    }
+  } finally {
+    await workers?.stop();
+    await client?.connection.close().catch(() => undefined);
+    await stack?.stop();
+    await stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(wanted: string[]): Promise<void> {
-  const names = wanted.length ? wanted : Object.keys(recorders);
-  const unknown = names.filter((n) => !recorders[n]);
-  if (unknown.length) throw new Error(`no recorder for ${unknown.join(', ')}; recordable: ${Object.keys(recorders).join(', ')}`);
+  const recordable = [...Object.keys(recorders), ...DRILL_HISTORIES];
+  const all = wanted.length ? wanted : recordable;
+  const unknown = all.filter((n) => !recordable.includes(n));
+  if (unknown.length) throw new Error(`no recorder for ${unknown.join(', ')}; recordable: ${recordable.join(', ')}`);
   stopAllOnExit();
+  const drills = all.filter((n) => DRILL_HISTORIES.includes(n));
+  const names = all.filter((n) => recorders[n]);
+  if (drills.length) await recordDrills(drills);
+  if (!names.length) return;
   const dir = mkdtempSync(join(tmpdir(), 'secdr-record-'));
   // PostgreSQL runs as its own user when this runs as root: it must be able to traverse here.
   chmodSync(dir, 0o755);
-  let worker: Worker | undefined;
-  let hostWorker: Worker | undefined;
-  let running: Promise<unknown> | undefined;
-  let nativeConnection: NativeConnection | undefined;
+  let workers: { stop(): Promise<void> } | undefined;
   let client: Client | undefined;
   const pages: unknown[] = [];
   const sink = createServer((req, res) => {
@@ -152,28 +228,17 @@ async function main(wanted: string[]): Promise<void> {
       },
       'record-histories config',
     );
-    nativeConnection = await NativeConnection.connect({ address: temporal.address });
-    const hostQueue = newHostTaskQueue(taskQueue);
-    setHostTaskQueue(hostQueue);
-    worker = await createWorker({ config, connection: nativeConnection, namespace: 'default' });
-    hostWorker = await createHostWorker({ config, connection: nativeConnection, namespace: 'default', hostTaskQueue: hostQueue });
-    running = Promise.all([worker.run(), hostWorker.run()]);
+    workers = await startWorkers(temporal.address, config, taskQueue);
     client = new Client({ connection: await Connection.connect({ address: temporal.address }), dataConverter: fixtureDataConverter() });
-    mkdirSync(HISTORY_DIR, { recursive: true });
     for (const name of names) {
       const handle = await recorders[name]({ client, config, taskQueue, pages });
       const history = await handle.fetchHistory();
       const desc = await handle.describe();
       if (desc.status.name === 'RUNNING') await handle.terminate('recorded');
-      const file = join(HISTORY_DIR, `${name}.json`);
-      writeFileSync(file, historyToFixture(history));
-      console.log(`recorded ${name}: ${history.events?.length} events -> ${file}`);
+      saveHistory(name, history);
     }
   } finally {
-    worker?.shutdown();
-    hostWorker?.shutdown();
-    await running?.catch(() => undefined);
-    await nativeConnection?.close().catch(() => undefined);
+    await workers?.stop();
     await client?.connection.close().catch(() => undefined);
     sink.close();
     await stopAll();

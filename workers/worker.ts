@@ -2,6 +2,7 @@ import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { SecdrConfig } from '../lib/config/schema';
 import { dataConverterFor } from '../lib/temporal/connect';
+import { newHostTaskQueue, setHostTaskQueue } from '../lib/temporal/host-queue';
 
 export interface WorkerOptions {
   config: SecdrConfig;
@@ -41,4 +42,14 @@ export async function createHostWorker(opts: WorkerOptions & { hostTaskQueue: st
     dataConverter: dataConverterFor(opts.config),
     shutdownGraceTime: '10 seconds',
   });
+}
+
+/**
+ * Both workers of one host, as `secdr worker` runs them: the shared-queue worker and this
+ * process's host-queue worker (the host queue becomes the one this process's activities name).
+ */
+export async function createHostWorkers(opts: WorkerOptions): Promise<{ worker: Worker; hostWorker: Worker; hostQueue: string }> {
+  const hostQueue = newHostTaskQueue(opts.taskQueue ?? opts.config.temporal.taskQueue);
+  setHostTaskQueue(hostQueue);
+  return { worker: await createWorker(opts), hostWorker: await createHostWorker({ ...opts, hostTaskQueue: hostQueue }), hostQueue };
 }

@@ -5,8 +5,7 @@ import { DEFAULT_DRILLS, keepFreshnessGaugesBootstrapped } from '../../lib/metri
 import { drills } from '../../procedures';
 import { startMetricsServer } from '../../lib/metrics-server';
 import { connectWorkerConnection } from '../../lib/temporal/connect';
-import { newHostTaskQueue, setHostTaskQueue } from '../../lib/temporal/host-queue';
-import { createHostWorker, createWorker } from '../../workers/worker';
+import { createHostWorkers } from '../../workers/worker';
 
 /**
  * Installs the Temporal SDK runtime with its Prometheus exporter on a private loopback port; the
@@ -43,10 +42,7 @@ export async function workerCommand(config: SecdrConfig): Promise<void> {
   try {
     const { connection, namespace } = await connectWorkerConnection();
     try {
-      const hostQueue = newHostTaskQueue(config.temporal.taskQueue);
-      setHostTaskQueue(hostQueue);
-      const worker = await createWorker({ config, connection, namespace });
-      const hostWorker = await createHostWorker({ config, connection, namespace, hostTaskQueue: hostQueue });
+      const { worker, hostWorker, hostQueue } = await createHostWorkers({ config, connection, namespace });
       console.log(`secdr worker polling task queue "${config.temporal.taskQueue}" (and "${hostQueue}" for this host's staged files) in namespace "${namespace}"`);
       // The SDK runtime shuts both workers down gracefully on SIGINT/SIGTERM.
       // One stopping (shutdown signal or a fatal error) stops the other: never half a worker.

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { parseConfig } from '../../lib/config/load';
+import type { SecdrConfig } from '../../lib/config/schema';
+import { startOpenBao, writeStaticSealKey, type OpenBaoNode } from '../../dev-stack/openbao';
+import { initNode } from '../../dev-stack/openbao-setup';
+import { binaries } from '../../dev-stack/paths';
+import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal';
+import { seedSourceCluster } from '../../dev-stack/vault-seed';
+import { componentByName, platformFor } from '../../lib/platform';
+import type { RestoreReport } from '../../lib/reports/restore';
+import { dataConverterFor } from '../../lib/temporal/connect';
+import { nodeHealth } from '../../lib/vault/health';
+import { vaultRestore } from '../../procedures/vault-restore';
+import { vaultSnapshot } from '../../procedures/vault-snapshot';
+import { createWorker } from '../../workers/worker';
+import { vaultRestoreWorkflow, vaultSnapshotWorkflow } from '../../workflows';
+import type { SnapshotResult } from '../../workflows/vault-snapshot';
+import { tempDir } from '../harness/temp';
+
+const approle = (c: { roleIdFile: string; secretIdFile: string }) => ({ method: 'approle', roleId: { file: c.roleIdFile }, secretId: { file: c.secretIdFile } });
+
+describe('restore targets configured `after: stop` and `after: keep` (real OpenBao, Temporal, process adapter)', function () {
+  this.timeout(400_000);
+  const tmp = tempDir('after-modes');
+  let temporal: TemporalDevServer;
+  let source: OpenBaoNode;
+  let kept: OpenBaoNode;
+  let stopAddress: string;
+  let config: SecdrConfig;
+  let client: Client;
+  let native: NativeConnection;
+  let worker: Worker;
+  let running: Promise<void>;
+  const taskQueue = `after-modes-${randomUUID()}`;
+  const drVault = () => platformFor(componentByName(config, 'dr-vault'));
+
+  before(async () => {
+    const sealKey = writeStaticSealKey(join(tmp.dir, 'static.key'));
+    const baoDir = join(tmp.dir, 'openbao');
+    let dr: OpenBaoNode;
+    [temporal, source, dr, kept] = await Promise.all([
+      startTemporalDevServer({ dir: join(tmp.dir, 'temporal') }),
+      startOpenBao({ dir: baoDir, nodeId: 'source', staticSealKeyFile: sealKey }),
+      startOpenBao({ dir: baoDir, nodeId: 'dr-stop', staticSealKeyFile: sealKey }),
+      startOpenBao({ dir: baoDir, nodeId: 'dr-keep', staticSealKeyFile: sealKey }),
+    ]);
+    // The stop target runs under the process platform adapter (as a systemd unit or a StatefulSet
+    // would in production): the harness's copy only wrote its config; the adapter owns the process.
+    stopAddress = dr.address;
+    await dr.process.stop();
+    const { rootToken } = await initNode(source.address, 'auto');
+    const credsDir = join(tmp.dir, 'creds');
+    mkdirSync(credsDir);
+    const creds = await seedSourceCluster({ address: source.address, rootToken, credsDir });
+    writeFileSync(join(tmp.dir, 'codec.key'), Buffer.alloc(32, 9).toString('base64'), { mode: 0o600 });
+    const target = (name: string, address: string, extra: object) => ({ name, address, seal: 'auto', verifier: approle(creds.verifier), restorer: approle(creds.restorer), ...extra });
+    config = parseConfig(
+      {
+        temporal: { taskQueue },
+        clusters: [{ name: 'src', nodes: [source.address], auth: approle(creds.snapshot), stagingDir: join(tmp.dir, 'staging') }],
+        storage: [{ name: 'local', type: 'local', dir: join(tmp.dir, 'store') }],
+        components: [
+          {
+            name: 'dr-vault',
+            platform: {
+              type: 'process',
+              command: [binaries.bao, 'server', `-config=${join(baoDir, 'dr-stop', 'config.hcl')}`],
+              pidFile: join(tmp.dir, 'dr-vault.pid'),
+              logFile: join(tmp.dir, 'dr-vault.log'),
+              readyUrl: `${stopAddress}/v1/sys/health?uninitcode=200&sealedcode=200&standbycode=200`,
+            },
+          },
+        ],
+        restore: {
+          targets: [target('dr-stop', stopAddress, { after: 'stop', component: 'dr-vault' }), target('dr-keep', kept.address, { after: 'keep' })],
+        },
+        reportsDir: join(tmp.dir, 'reports'),
+        codec: { keyId: 'after-modes', key: { file: join(tmp.dir, 'codec.key') } },
+      },
+      'after modes test config',
+    );
+    assert.equal((await drVault().start()).running, true, 'the fresh DR target is up before the first run');
+    native = await NativeConnection.connect({ address: temporal.address });
+    worker = await createWorker({ config, connection: native, namespace: 'default' });
+    running = worker.run();
+    client = new Client({ connection: await Connection.connect({ address: temporal.address }), dataConverter: dataConverterFor(config) });
+  });
+
+  after(async () => {
+    worker?.shutdown();
+    await running?.catch(() => undefined);
+    await native?.close().catch(() => undefined);
+    await client?.connection.close().catch(() => undefined);
+    if (config) await drVault().stop().catch((e: Error) => console.error(`stopping dr-vault: ${e.message}`));
+    await Promise.all([temporal, source, kept].filter(Boolean).map((s) => s.process.stop()));
+    tmp.cleanup();
+  });
+
+  const snapshot = (): Promise<SnapshotResult> =>
+    client.workflow.execute(vaultSnapshotWorkflow, { taskQueue, workflowId: `snap-${randomUUID()}`, args: [vaultSnapshot.input(config, { cluster: 'src' })] });
+  const restore = (target: string, over: object = {}): Promise<RestoreReport> =>
+    client.workflow.execute(vaultRestoreWorkflow, {
+      taskQueue,
+      workflowId: `after-${target}-${randomUUID()}`,
+      args: [{ ...vaultRestore.input(config, { cluster: 'src', target, storage: 'local' }), pollSeconds: 1, ...over }],
+    });
+  const retired = (r: RestoreReport) => r.compensations.find((c) => c.name === `put ${r.target} out of service`);
+
+  it('after: stop stops the target through the process adapter; the next weekly run starts it first and restores the newer snapshot', async () => {
+    const week1 = await snapshot();
+    const first = await restore('dr-stop');
+    assert.equal(first.outcome, 'verified', first.error);
+    assert.equal(first.checks[0].detail, week1.canaryNonce);
+    assert.equal(first.steps.find((s) => s.name === 'bring the target back into service')?.detail, 'already uninitialized');
+    assert.equal(retired(first)?.outcome, 'done');
+    assert.match(retired(first)?.detail ?? '', /^stopped dr-vault \(process\)/);
+    assert.equal((await drVault().status()).running, false, 'no live copy of production after week 1: the process is gone');
+    assert.equal((await nodeHealth(stopAddress)).state, 'unreachable');
+
+    const week2 = await snapshot();
+    assert.notEqual(week2.canaryNonce, week1.canaryNonce);
+    const second = await restore('dr-stop');
+    assert.equal(second.outcome, 'verified', second.error);
+    assert.equal(second.steps.find((s) => s.name === 'bring the target back into service')?.detail, 'started dr-vault', 'started before anything touched it');
+    assert.equal(second.checks[0].detail, week2.canaryNonce, 'the second run restored the newer snapshot');
+    assert.match(retired(second)?.detail ?? '', /^stopped dr-vault \(process\)/);
+    assert.equal((await drVault().status()).running, false, 'no live copy of production after week 2');
+  });
+
+  it('after: stop also stops the target when the restore fails after bringing it back', async () => {
+    await snapshot();
+    // dr-stop has no database section: asking for the database check fails the run after the canary read.
+    await assert.rejects(restore('dr-stop', { checkDatabase: true }), (err: WorkflowFailedError) => {
+      assert.match(String(err.cause?.message), /target dr-stop has no `database` section/);
+      return true;
+    });
+    assert.equal((await drVault().status()).running, false, 'stopped by the compensation of the failed run');
+    assert.equal((await nodeHealth(stopAddress)).state, 'unreachable');
+  });
+
+  it('after: keep leaves the target unsealed and serving, and the report carries the warning', async () => {
+    const week = await snapshot();
+    const report = await restore('dr-keep');
+    assert.equal(report.outcome, 'verified', report.error);
+    assert.equal(report.checks[0].detail, week.canaryNonce);
+    assert.equal(retired(report)?.outcome, 'done');
+    assert.equal(retired(report)?.detail, 'kept in service (after: keep)');
+    const warning = 'target dr-keep keeps serving a live copy of production (restore.targets[].after: keep)';
+    assert.ok(report.findings.includes(warning), report.findings.join('\n'));
+    assert.ok(report.reportFiles && existsSync(report.reportFiles.markdown), 'the Markdown report was written');
+    assert.ok(readFileSync(report.reportFiles.markdown, 'utf8').includes(warning), 'the Markdown report shows the warning');
+    const health = await nodeHealth(kept.address);
+    assert.equal(health.state, 'active', 'still unsealed and serving');
+  });
+});

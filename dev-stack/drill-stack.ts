@@ -1,9 +1,10 @@
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { platformFor } from '../lib/platform';
 import { startDrStack, type DrStack, type DrStackOptions } from './dr-stack';
 import { deployDir } from './paths';
-import { startOpenBaoPkiCa, startTlsEndpoint, type LocalCa, type TlsEndpoint } from './pki';
+import { startCaEndpoint } from './ca-endpoint';
+import { startOpenBaoPkiCa, type LocalCa, type TlsEndpoint } from './pki';
 import { startAlertmanager, startPrometheus, writePrometheusConfig, type HttpServer } from './prometheus';
 import { startRecordingReceivers, writeDeployedAlertmanagerConfig, type RecordingReceivers } from './recording-receivers';
 import { victoriaLogsComponent, victoriaLogsSpec } from './victorialogs';
@@ -63,11 +64,9 @@ export async function startDrillStack(opts: DrillStackOptions): Promise<DrillSta
     started.push(vlagent.process);
     const ca = await startOpenBaoPkiCa(join(dir, 'ca'));
     components.push(ca.component);
-    // 24 h certificates: the drill's outage window + renewal margin (2 h) leave real headroom.
-    const endpoint = await startTlsEndpoint({ name: 'web', dir: join(dir, 'endpoints'), ...(await ca.issue(['localhost', '127.0.0.1'], '24h')) });
-    started.push({ stop: () => endpoint.close() });
-    const trustStore = join(dir, 'trust.pem');
-    writeFileSync(trustStore, await ca.rootPem());
+    const pki = await startCaEndpoint(dir, ca);
+    started.push({ stop: () => pki.endpoint.close() });
+    const { endpoint } = pki;
     const receivers = await startRecordingReceivers();
     started.push({ stop: () => receivers.close() });
     const amDir = join(dir, 'alertmanager');
@@ -85,15 +84,7 @@ export async function startDrillStack(opts: DrillStackOptions): Promise<DrillSta
         outageWindowSeconds: 20,
         catchUpLimitSeconds: 90,
       },
-      caOutage: {
-        ca: ca.caConfig,
-        endpoints: [{ name: endpoint.name, address: endpoint.address, renewal: { certFile: endpoint.certFile, keyFile: endpoint.keyFile, names: ['localhost', '127.0.0.1'], reloadUrl: endpoint.reloadUrl, ttl: '720h' } }],
-        trustStores: [trustStore],
-        outageWindowSeconds: 3600,
-        renewalMarginSeconds: 3600,
-        renewalSloSeconds: 60,
-        requestTimeoutSeconds: 3,
-      },
+      caOutage: pki.caOutage,
       alertmanager: { url: alertmanager.url },
       alertingDrill: { deliveryProbe: { url: receivers.probeUrl }, expectReceiver: 'critical' },
       quarterlyDrill: { drills: ['vault-restore', 'log-failover', 'ca-outage', 'alerting'] },

@@ -9,7 +9,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { parseConfig } from '../lib/config/load';
-import { startOpenBaoPkiCa, startTlsEndpoint, type LocalCa, type TlsEndpoint } from '../dev-stack/pki';
+import { startCaEndpoint } from '../dev-stack/ca-endpoint';
+import { startOpenBaoPkiCa, type LocalCa, type TlsEndpoint } from '../dev-stack/pki';
 import { startTemporalDevServer } from '../dev-stack/temporal';
 import { caOutage } from '../procedures/ca-outage';
 import type { CaOutageReport } from '../workflows/ca-outage';
@@ -23,25 +24,11 @@ export async function caOutageDemo(dir: string, step: (s: string) => void, keepR
   try {
     const [temporal, startedCa] = await Promise.all([startTemporalDevServer({ dir: join(dir, 'temporal'), ui: true }), startOpenBaoPkiCa(join(dir, 'ca'))]);
     ca = startedCa;
-    // A 24 h certificate: outage window + renewal margin (2 h) leave it 22 h of headroom.
-    endpoint = await startTlsEndpoint({ name: 'web', dir: join(dir, 'endpoints'), ...(await ca.issue(['localhost', '127.0.0.1'], '24h')) });
-    const trustStore = join(dir, 'trust.pem');
-    writeFileSync(trustStore, await ca.rootPem());
-    step(`CA ${ca.address}; TLS endpoint "web" on ${endpoint.address} (reload: ${endpoint.reloadUrl}); trust store ${trustStore}`);
+    const pki = await startCaEndpoint(dir, ca);
+    endpoint = pki.endpoint;
+    step(`CA ${ca.address}; TLS endpoint "web" on ${endpoint.address} (reload: ${endpoint.reloadUrl}); trust store ${pki.trustStore}`);
 
-    const rawConfig = {
-      ...demoBaseConfig(dir),
-      components: [ca.component],
-      caOutage: {
-        ca: ca.caConfig,
-        endpoints: [{ name: endpoint.name, address: endpoint.address, renewal: { certFile: endpoint.certFile, keyFile: endpoint.keyFile, names: ['localhost', '127.0.0.1'], reloadUrl: endpoint.reloadUrl, ttl: '720h' } }],
-        trustStores: [trustStore],
-        outageWindowSeconds: 3600,
-        renewalMarginSeconds: 3600,
-        renewalSloSeconds: 60,
-        requestTimeoutSeconds: 3,
-      },
-    };
+    const rawConfig = { ...demoBaseConfig(dir), components: [ca.component], caOutage: pki.caOutage };
     const configFile = join(dir, 'secdr.yaml');
     writeFileSync(configFile, stringify(rawConfig));
     const config = parseConfig(rawConfig, configFile);

@@ -183,6 +183,7 @@ describe('docker-compose.yml (checked statically: no container engine here)', ()
   it('parses, and defines the stack secdr needs plus its worker', () => {
     assert.deepEqual(Object.keys(compose.services).sort(), [
       'alertmanager',
+      'docker-proxy',
       'logs-primary',
       'logs-secondary',
       'openbao-dr',
@@ -272,6 +273,8 @@ describe('docker-compose.yml (checked statically: no container engine here)', ()
       if (Array.isArray(node)) return node.forEach(collect);
       if (!node || typeof node !== 'object') return;
       for (const [key, value] of Object.entries(node)) {
+        // logPipeline.canary.file is the file vlagent tails, not a secret (checked below).
+        if (key === 'canary') continue;
         if (key === 'file' && typeof value === 'string') refs.push(value);
         else if (key === 'env' && typeof value === 'string') refs.push(`env:${value}`);
         else collect(value);
@@ -318,6 +321,8 @@ describe('docker-compose.yml (checked statically: no container engine here)', ()
             )),
       ];
       for (const f of files) {
+        // The one host path: the proxy exists to stand between the socket and everything else.
+        if (name === 'docker-proxy' && f === '/var/run/docker.sock') continue;
         if (f.startsWith('/') || f.startsWith('~')) {
           problems.push(`${name}: ${f} is outside the repository`);
           continue;
@@ -403,6 +408,36 @@ describe('docker-compose.yml (checked statically: no container engine here)', ()
       mounts(worker()).some((m) => m.source === shared.source && m.target === shared.target),
       `${WORKER} mounts ${shared.source} at ${shared.target} too, to append the drill's canaries`,
     );
+  });
+
+  it('points the log-failover drill at the compose backends (primary = vlagent output 1), the canary file vlagent tails, and compose components stopped through the docker proxy', () => {
+    const cfg = workerConfig();
+    const lp = cfg.logPipeline;
+    assert.ok(lp, `${WORKER_CONFIG} has a logPipeline section`);
+    const agentArgs = asList(compose.services.vlagent.command);
+    const outputs = agentArgs.filter((a) => a.startsWith('-remoteWrite.url=')).map((a) => new URL(a.split('=')[1]).host);
+    assert.deepEqual([new URL(lp.primary.url).host, new URL(lp.secondary.url).host], outputs, 'the backends the drill queries are the ones vlagent writes to, in order');
+    assert.ok(lp.prometheusUrl && hostOf(lp.prometheusUrl) in compose.services, 'logPipeline.prometheusUrl names the prometheus service');
+    const glob = agentArgs.find((a) => a.startsWith('-fileCollector.glob='))!.split('=')[1];
+    const globRe = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
+    assert.match(lp.canary.file ?? '', globRe, `the canary file is one vlagent tails (${glob})`);
+    const canaryMount = mounts(worker()).find((m) => lp.canary.file!.startsWith(`${m.target}/`));
+    const writable = (worker().volumes ?? []).some((v) => typeof v === 'string' && v.split(':').slice(0, 2).join(':') === `${canaryMount?.source}:${canaryMount?.target}` && !v.endsWith(':ro'));
+    assert.ok(writable, `${WORKER} mounts the directory of the canary file, writable`);
+    const helper = 'deploy/compose/compose-service.mjs';
+    assert.ok(existsSync(resolve(ROOT, helper)) && /^COPY deploy \.\/deploy$/m.test(read('Dockerfile')) && /^WORKDIR \/app$/m.test(read('Dockerfile')), `${helper} is in the image at /app/${helper}`);
+    for (const role of ['primary', 'secondary'] as const) {
+      const component: SecdrConfig['components'][number] | undefined = cfg.components.find((c) => c.name === lp[role].component);
+      const service = hostOf(lp[role].url);
+      assert.ok(component?.platform.type === 'command', `${role}: a command component`);
+      for (const action of ['stop', 'start', 'status'] as const) {
+        assert.deepEqual(component.platform[action], ['node', `/app/${helper}`, action, service], `${role} ${action} acts on the service it queries`);
+      }
+    }
+    const proxy = compose.services['docker-proxy'];
+    const env = Object.fromEntries(environment(proxy).map(([k, v]) => [k, String(v)]));
+    assert.deepEqual([env.CONTAINERS, env.ALLOW_START, env.ALLOW_STOP, env.POST], ['1', '1', '1', '0'], 'the proxy allows listing, start and stop, and no other write');
+    assert.deepEqual(published(proxy), [], 'the Docker API proxy is not published on the host');
   });
 
   it('registers the search attributes secdr uses on the Temporal dev server', () => {

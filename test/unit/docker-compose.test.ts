@@ -23,6 +23,7 @@ interface Service {
   image?: string;
   build?: string | { context?: string; dockerfile?: string };
   command?: string | string[];
+  entrypoint?: string | string[];
   environment?: Record<string, EnvValue> | string[];
   env_file?: string | (string | { path: string })[];
   ports?: Port[];
@@ -160,6 +161,10 @@ function workerDestinations(cfg: SecdrConfig): { what: string; host: string }[] 
     if (t.database) out.push({ what: `restore.targets[${t.name}].database.host`, host: t.database.host });
   });
   if (cfg.alertmanager) out.push({ what: 'alertmanager.url', host: hostOf(cfg.alertmanager.url) });
+  if (cfg.caOutage) {
+    out.push({ what: 'caOutage.ca.address', host: hostOf(cfg.caOutage.ca.address) });
+    cfg.caOutage.endpoints.forEach((e) => e.address && out.push({ what: `caOutage.endpoints[${e.name}].address`, host: e.address.split(':')[0] }));
+  }
   const temporal = environment(worker()).find(([k]) => k === 'TEMPORAL_ADDRESS')?.[1];
   assert.ok(typeof temporal === 'string', `${WORKER} sets TEMPORAL_ADDRESS to the temporal service`);
   out.push({ what: 'TEMPORAL_ADDRESS', host: temporal.split(':')[0] });
@@ -188,11 +193,14 @@ describe('docker-compose.yml (checked statically: no container engine here)', ()
       'logs-secondary',
       'openbao-dr',
       'openbao-source',
+      'pki',
+      'pki-init',
       'postgres',
       'prometheus',
       's3',
       'secdr-worker',
       'temporal',
+      'tls-endpoint',
       'vlagent',
     ]);
     assert.ok(worker().build, `${WORKER} is built from the repository's Dockerfile`);
@@ -438,6 +446,76 @@ describe('docker-compose.yml (checked statically: no container engine here)', ()
     const env = Object.fromEntries(environment(proxy).map(([k, v]) => [k, String(v)]));
     assert.deepEqual([env.CONTAINERS, env.ALLOW_START, env.ALLOW_STOP, env.POST], ['1', '1', '1', '0'], 'the proxy allows listing, start and stop, and no other write');
     assert.deepEqual(published(proxy), [], 'the Docker API proxy is not published on the host');
+  });
+
+  it('runs the CA-outage drill on the compose stack: pki (pinned OpenBao, own static seal) stopped through the docker proxy, tls-endpoint serving what pki-init issued, the trust store pki-init writes', () => {
+    const cfg = workerConfig();
+    const ca = cfg.caOutage;
+    assert.ok(ca, `${WORKER_CONFIG} has a caOutage section`);
+    const [pki, init, endpoint] = (['pki', 'pki-init', 'tls-endpoint'] as const).map((n) => compose.services[n]);
+    assert.equal(pki.image, compose.services['openbao-source'].image, 'the CA runs the pinned OpenBao image');
+    assert.equal(init.image, pki.image, 'pki-init uses the bao CLI of the same image');
+
+    // The CA: its own HCL (raft on a volume, a static seal key of its own), the address the worker uses.
+    const hclMount = mounts(pki).find((m) => m.bind && m.target === '/openbao/config/openbao.hcl');
+    assert.equal(hclMount && repoRelative(hclMount.source), 'deploy/compose/openbao-pki.hcl');
+    const hcl = read('deploy/compose/openbao-pki.hcl');
+    assert.match(hcl, /storage\s+"raft"\s*\{[^}]*path\s*=\s*"\/openbao\/file"/);
+    assert.ok(mounts(pki).some((m) => m.target === '/openbao/file' && !m.bind), 'raft data on a named volume: a stopped CA comes back with its keys');
+    const sealKey = /current_key\s*=\s*"file:\/\/([^"]+)"/.exec(hcl)?.[1];
+    assert.ok(sealKey && secretsOf(pki).some((s) => s.path === sealKey), 'the static seal key is a docker secret of pki');
+    assert.equal(/api_addr\s*=\s*"http:\/\/([^:"]+):8200"/.exec(hcl)?.[1], 'pki');
+    assert.equal(ca.ca.type === 'openbao-pki' && ca.ca.address, 'http://pki:8200');
+
+    // Stopped and started as a compose service, through the proxy, like the log backends.
+    const component = cfg.components.find((c) => c.name === ca.ca.component);
+    assert.ok(component?.platform.type === 'command', 'the CA is a command component');
+    for (const action of ['stop', 'start', 'status'] as const) assert.deepEqual(component.platform[action], ['node', '/app/deploy/compose/compose-service.mjs', action, 'pki']);
+
+    // pki-init runs its committed script once pki answers, and writes what the others read.
+    assert.deepEqual(asList(init.entrypoint), ['/bin/sh', '/secdr/pki-init.sh']);
+    assert.equal(repoRelative(mounts(init).find((m) => m.target === '/secdr/pki-init.sh')!.source), 'deploy/compose/pki-init.sh');
+    const script = read('deploy/compose/pki-init.sh');
+    const depends = (svc: Service) => (svc.depends_on && !Array.isArray(svc.depends_on) ? svc.depends_on : {});
+    assert.equal(depends(init).pki?.condition, 'service_healthy');
+    assert.equal(depends(endpoint)['pki-init']?.condition, 'service_completed_successfully');
+    assert.match(script, /BAO_ADDR="\$\{BAO_ADDR:-http:\/\/pki:8200\}"/);
+    assert.match(script, /pki_int\/issue\/service common_name=tls-endpoint/, 'the endpoint certificate comes from the role the drill renews under');
+    assert.ok(ca.ca.type === 'openbao-pki' && ca.ca.mount === 'pki_int' && ca.ca.role === 'service');
+    assert.match(script, /POLICIES="\$\{PKI_INIT_POLICIES:-\/secdr\/policies\}"/);
+    assert.match(script, /policy write secdr-pki-renew "\$POLICIES\/secdr-pki-renew\.hcl"/);
+    assert.equal(repoRelative(mounts(init).find((m) => m.target === '/secdr/policies')!.source), 'deploy/vault/policies');
+
+    // The AppRole files pki-init writes to .secdr/ are the worker's docker secrets the config names.
+    const out = mounts(init).find((m) => m.target === '/secdr-out')!;
+    assert.equal(repoRelative(out.source), '.secdr');
+    for (const [file, ref] of [['pki-role-id', ca.ca.type === 'openbao-pki' && ca.ca.auth.method === 'approle' && ca.ca.auth.roleId], ['pki-secret-id', ca.ca.type === 'openbao-pki' && ca.ca.auth.method === 'approle' && ca.ca.auth.secretId]] as const) {
+      assert.match(script, new RegExp(`>"\\$OUT/${file}"`), `pki-init writes ${file}`);
+      const secret = Object.entries(compose.secrets ?? {}).find(([, s]) => s.file && repoRelative(s.file) === `.secdr/${file}`)?.[0];
+      assert.ok(secret && secretsOf(worker()).some((s) => s.name === secret && ref && typeof ref === 'object' && 'file' in ref && s.path === ref.file), `${WORKER} reads ${file} as the docker secret the config names`);
+    }
+
+    // The trust store is the root pki-init writes to the volume the worker mounts.
+    const pub = mounts(init).find((m) => m.target === '/public')!;
+    assert.match(script, />"\$PUBLIC\/root\.pem"/);
+    const storeMount = mounts(worker()).find((m) => m.source === pub.source);
+    assert.deepEqual(ca.trustStores, [`${storeMount?.target}/root.pem`]);
+
+    // tls-endpoint serves, on the port the config names, the bundle pki-init issued into their shared volume.
+    assert.deepEqual(ca.endpoints.map((e) => e.address), ['tls-endpoint:8443']);
+    const certs = mounts(init).find((m) => m.target === '/certs')!;
+    const served = mounts(endpoint).find((m) => m.source === certs.source);
+    assert.ok(served, 'tls-endpoint mounts the volume pki-init writes its certificate to');
+    const conf = read(repoRelative(mounts(endpoint).find((m) => m.target === '/etc/nginx/conf.d/default.conf')!.source));
+    assert.match(conf, /listen 8443 ssl;/);
+    assert.match(script, />"\$CERTS\/tls-endpoint\.pem\.new"/);
+    assert.match(conf, new RegExp(`ssl_certificate\\s+${served.target}/tls-endpoint\\.pem;`));
+    assert.match(conf, new RegExp(`ssl_certificate_key\\s+${served.target}/tls-endpoint\\.pem;`));
+  });
+
+  it('`secdr config check deploy/compose/secdr.yaml` passes', () => {
+    const out = execFileSync(resolve(ROOT, 'node_modules', '.bin', 'tsx'), [resolve(ROOT, 'scripts', 'secdr.ts'), 'config', 'check', WORKER_CONFIG], { cwd: ROOT, encoding: 'utf8' });
+    assert.match(out, /deploy\/compose\/secdr\.yaml: valid/);
   });
 
   it('registers the search attributes secdr uses on the Temporal dev server', () => {

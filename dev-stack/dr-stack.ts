@@ -18,7 +18,7 @@ export const MOTO_ENV = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'tes
 
 /**
  * The real servers a snapshot and a restore need, for tests that run `secdr worker`
- * processes: a Temporal dev server, moto (S3 + KMS), PostgreSQL, an OpenBao source with the
+ * processes and for the quarterly demo (through drill-stack.ts): a Temporal dev server, moto (S3 + KMS), PostgreSQL, an OpenBao source with the
  * static seal, seeded as a deployment would be (least-privilege AppRoles), and `targets`
  * fresh OpenBao DR targets sharing its seal key (auto-unseal), named dr-1, dr-2, …: a
  * restore goes into a fresh target only.

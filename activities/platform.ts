@@ -65,18 +65,25 @@ export function createPlatformActivities(config: SecdrConfig) {
   return {
     /**
      * Stops the component and waits until it no longer serves; the record is what
-     * startComponent needs to put it back. The record is heartbeated before anything is
-     * stopped, so a retry after a killed worker returns the state from before the stop
-     * (a retry alone would find it stopped and report "was already stopped").
+     * startComponent needs to put it back. A retry after a killed worker finds the component
+     * already stopped by the attempt that died, so "how it was" cannot come from the
+     * component itself: it comes from `before`, the state the workflow read (and kept in its
+     * history) before it registered the undo, and failing that from the record the earlier
+     * attempt heartbeated (heartbeats are throttled, so that one may never have reached the
+     * server).
      */
-    async stopComponent({ component }: { component: string }): Promise<StopRecord> {
+    async stopComponent({ component, before }: { component: string; before?: ComponentState }): Promise<StopRecord> {
       const earlier = earlierAttemptRecord();
       const record = await withHeartbeat(earlier ?? `stopping ${component}`, (keep) =>
         adapter(component).stop({
           beforeStop: keep,
         }),
       );
-      return earlier && !earlier.wasStopped && record.wasStopped ? earlier : record;
+      if (!record.wasStopped) return record;
+      // Kubernetes: replicas wanted before counts, ready or not (a rollout may still have been settling).
+      const hadIt = before && (before.replicas ? before.replicas.desired > 0 : before.running);
+      if (hadIt) return { ...record, wasStopped: false, previousReplicas: before.replicas?.desired ?? record.previousReplicas };
+      return earlier && !earlier.wasStopped ? earlier : record;
     },
     /** Puts the component back as `record` says (or simply starts it) and waits until it is ready. */
     async startComponent({ component, record }: { component: string; record?: StopRecord }): Promise<ComponentState> {

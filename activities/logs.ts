@@ -5,6 +5,7 @@ import type { SecdrConfig } from '../lib/config/schema';
 import { fail, FailureType } from '../lib/fail';
 import type { LogBackendClient } from '../lib/logs/backend';
 import { canaryLine, type Canary } from '../lib/logs/canary';
+import { runHostDetector, type HostDetectorResult } from '../lib/logs/host-detector';
 import { LokiClient } from '../lib/logs/loki';
 import { VictoriaLogsClient } from '../lib/logs/victorialogs';
 
@@ -108,6 +109,22 @@ export function createLogActivities(config: SecdrConfig) {
         .filter((a) => a.state === 'firing' && (PIPELINE_ALERTS as readonly string[]).includes(a.labels.alertname))
         .map((a) => `${a.labels.alertname}${a.labels.url ? `{url=${a.labels.url}}` : a.labels.name ? `{name=${a.labels.name}}` : ''}`);
       return [...new Set(names)].sort();
+    },
+
+    /**
+     * Runs the host-level degraded-mode detector against the primary backend's readiness URL
+     * (both-down: central logging is down); undefined when logPipeline.hostDetector is not set.
+     * The webhook URL is read here, on the worker; the result carries none of it.
+     */
+    async hostDetectorFindings(): Promise<HostDetectorResult | undefined> {
+      const lp = pipelineOf(config);
+      if (!lp.hostDetector) return undefined;
+      return runHostDetector({
+        script: lp.hostDetector.script,
+        logReadyUrl: clientFor(lp.primary).readyUrl,
+        emergencyWebhookUrl: readSecret(lp.hostDetector.emergencyWebhook, 'logPipeline.hostDetector.emergencyWebhook'),
+        field: 'logPipeline.hostDetector.script',
+      });
     },
   };
 }

@@ -140,6 +140,10 @@ export async function startKubernetes(dir: string, opts: KubernetesStackOptions 
       '--leader-elect=false',
       // The HPA controller would fight the tests' scaling; the tests only need HPA objects to exist.
       '--controllers=*,-horizontal-pod-autoscaler-controller',
+      // kwok's fake node posts its status about once a minute (no kubelet lease); with the default
+      // grace period it turns NotReady in between, its pods are marked NotReady and kwok never
+      // marks them Ready again, so a test longer than a minute would lose its ready replicas.
+      '--node-monitor-grace-period=10m',
       `--service-account-private-key-file=${files.serviceAccountKey}`,
       `--root-ca-file=${files.caFile}`,
       '--profiling=false',

@@ -1,8 +1,9 @@
 import { ApplicationFailure, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { createLogActivities, LogRole } from '../activities/logs';
+import type { HostDetectorResult } from '../lib/logs/host-detector';
 import type { createPlatformActivities } from '../activities/platform';
 import { FailureType } from '../lib/failure-types';
-import type { StopRecord } from '../lib/platform/adapter';
+import type { ComponentState, StopRecord } from '../lib/platform/adapter';
 import type { ProcedureReport } from '../lib/reports/types';
 import { profiles } from './activity-profiles';
 import { elapsedSeconds, runProcedure, type Procedure } from './frame';
@@ -55,6 +56,8 @@ export interface LogFailoverDetails {
   catchUpSeconds?: number;
   /** both-down: pipeline alerts firing before the restart (absent: no Prometheus configured). */
   alertsFiring?: string[];
+  /** both-down: what the host-level detector saw and whether it paged (absent: logPipeline.hostDetector not set). */
+  hostDetector?: HostDetectorResult;
 }
 
 export type LogFailoverReport = ProcedureReport & { details: LogFailoverDetails };
@@ -108,9 +111,11 @@ export async function logFailoverWorkflow(input: LogFailoverInput): Promise<LogF
       });
     }
     const runningBefore: Partial<Record<LogRole, boolean>> = {};
+    const stateBefore: Partial<Record<LogRole, ComponentState>> = {};
     for (const role of ['primary', 'secondary'] as const) {
       const state = await p.step(`Check the drill can stop and start the ${role} log backend`, () => platformQuick.componentStatus({ component: component[role] }), (s) => s.detail);
       runningBefore[role] = state.running;
+      stateBefore[role] = state;
     }
     await p.step('Send a steady-state canary and see it in both backends', async () => {
       await logs.emitCanary({ run, seq: 0 });
@@ -134,11 +139,19 @@ export async function logFailoverWorkflow(input: LogFailoverInput): Promise<LogF
     const records: Partial<Record<LogRole, StopRecord>> = {};
     const undos = stopped.map((role) => {
       // Registered before the stop: a crash between the two still restarts the backend.
-      const undo = p.compensate(`Restart the ${role} log backend`, () => platform.startComponent({ component: component[role], record: records[role] }));
+      // Without the stop's record (cancelled or failed mid-stop) the way back is the steady state:
+      // a StatefulSet returns to the replica count it had then, not to "started" with none.
+      const fromSteadyState = (): StopRecord => ({
+        component: component[role],
+        adapter: stateBefore[role]?.replicas ? 'kubernetes' : 'process',
+        stoppedAt: new Date().toISOString(),
+        previousReplicas: stateBefore[role]?.replicas?.desired,
+      });
+      const undo = p.compensate(`Restart the ${role} log backend`, () => platform.startComponent({ component: component[role], record: records[role] ?? fromSteadyState() }));
       return { role, undo };
     });
     for (const role of stopped) {
-      const record = await p.step(`Stop the ${role} log backend`, () => platform.stopComponent({ component: component[role] }), (r) =>
+      const record = await p.step(`Stop the ${role} log backend`, () => platform.stopComponent({ component: component[role], before: stateBefore[role] }), (r) =>
         r.wasStopped ? `${r.component} was already stopped` : `${r.component} stopped (${r.adapter})`,
       );
       // It was running at the steady-state check, so "already stopped" means an earlier attempt
@@ -185,6 +198,16 @@ export async function logFailoverWorkflow(input: LogFailoverInput): Promise<LogF
       details.alertsFiring = firing;
       if (firing === undefined) p.finding('both-down: the pipeline alerts were not checked; set logPipeline.prometheusUrl so the drill proves they fire');
       else if (firing.length === 0) p.finding(`both-down: no pipeline alert (${['VlagentRemoteWriteErrors', 'LogPipelineDown'].join(' / ')}) was firing with both backends down for ${input.outageWindowSeconds} s`);
+      const detector = await p.step('Run the host-level degraded-mode detector', () => logs.hostDetectorFindings(), (d) =>
+        d === undefined
+          ? 'not run: no logPipeline.hostDetector'
+          : `${d.findings.length} finding(s); emergency webhook ${d.sentToEmergencyWebhook ? 'paged' : `not paged (${d.detail})`}`,
+      );
+      details.hostDetector = detector;
+      if (detector === undefined) p.finding('both-down: the host-level detector was not run; set logPipeline.hostDetector so the drill proves it pages the emergency webhook');
+      else if (detector.exitCode !== 1) p.finding('both-down: the host-level detector saw the central log endpoint as ready with both backends down; check its LOG_READY_URL');
+      else if (!detector.sentToEmergencyWebhook) p.finding(`both-down: the host-level detector saw central logging down but could not page the emergency webhook: ${detector.detail}`);
+      else mark('host-level detector paged the emergency webhook');
     }
 
     p.phase('recovery');

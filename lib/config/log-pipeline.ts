@@ -36,6 +36,16 @@ const canary = z
     message: 'give exactly one of `file` (a file the shipper tails) or `ingestUrl` (the shipper\'s JSON-lines ingest endpoint)',
   });
 
+/** The host-level degraded-mode detector the both-down variant runs while both backends are down. */
+const hostDetector = z
+  .object({
+    /** deploy/host/secdr-degraded-check.sh as installed on every worker host. */
+    script: z.string().min(1).default('/usr/local/sbin/secdr-degraded-check.sh'),
+    /** The emergency webhook it pages (file or env reference: webhook URLs carry tokens). */
+    emergencyWebhook: secretRef,
+  })
+  .strict();
+
 /** The log-failover drill (docs/runbooks/log-failover.md). */
 export const logPipelineConfig = z
   .object({
@@ -52,6 +62,8 @@ export const logPipelineConfig = z
     catchUpLimitSeconds: z.number().int().positive().default(120),
     /** Optional Prometheus base URL: the both-down variant checks that the pipeline alerts fire there. */
     prometheusUrl: baseUrl.optional(),
+    /** Optional: the both-down variant runs the host-level detector, which must page the emergency webhook. */
+    hostDetector: hostDetector.optional(),
   })
   .strict()
   .refine((c) => c.primary.component !== c.secondary.component, {

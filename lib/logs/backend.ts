@@ -1,5 +1,7 @@
 /** What the drill asks of a log backend, whatever its query language. */
 export interface LogBackendClient {
+  /** The readiness endpoint `ready()` asks (also what the host-level detector checks). */
+  readonly readyUrl: string;
   /** Ready to serve queries and ingest (VictoriaLogs /health, Loki /ready). */
   ready(): Promise<{ ready: boolean; detail: string }>;
   /** The sequence numbers of drill `run`'s canaries stored so far, ascending, without duplicates. */

@@ -68,8 +68,12 @@ export class LokiClient implements LogBackendClient {
     private readonly headers: Record<string, string> = {},
   ) {}
 
+  get readyUrl(): string {
+    return `${this.baseUrl.replace(/\/$/, '')}/ready`;
+  }
+
   async ready(): Promise<{ ready: boolean; detail: string }> {
-    const url = `${this.baseUrl.replace(/\/$/, '')}/ready`;
+    const url = this.readyUrl;
     try {
       const res = await fetch(url, { headers: this.headers, signal: AbortSignal.timeout(5000) });
       const body = (await res.text()).trim().slice(0, 200);

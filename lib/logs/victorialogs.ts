@@ -26,8 +26,12 @@ export class VictoriaLogsClient implements LogBackendClient {
     private readonly headers: Record<string, string> = {},
   ) {}
 
+  get readyUrl(): string {
+    return `${this.baseUrl.replace(/\/$/, '')}/health`;
+  }
+
   async ready(): Promise<{ ready: boolean; detail: string }> {
-    const url = `${this.baseUrl.replace(/\/$/, '')}/health`;
+    const url = this.readyUrl;
     try {
       const res = await fetch(url, { headers: this.headers, signal: AbortSignal.timeout(5000) });
       const body = (await res.text()).trim().slice(0, 200);

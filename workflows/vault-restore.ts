@@ -214,6 +214,7 @@ function storageSources(p: Procedure, input: RestoreInput, r: RestoreDetails) {
   return {
     order,
     skip,
+    isUnreachable: (storage: string) => catalogs.has(storage) && catalogs.get(storage) === undefined,
     unreachable: (storage: string, reason: string) => {
       catalogs.set(storage, undefined);
       skip(storage, reason);
@@ -224,10 +225,7 @@ function storageSources(p: Procedure, input: RestoreInput, r: RestoreDetails) {
         const catalog = await catalogOf(storage);
         if (catalog) return { storage, catalog };
       }
-      throw fail(
-        FailureType.StorageUnreachable,
-        `no snapshot storage answered (${(r.storagesSkipped ?? []).map((s) => `${s.storage}: ${s.reason}`).join('; ')}); bring one back or fix the worker's network path to it, then run the restore again`,
-      );
+      throw noStorageReached(r);
     },
     /** Where `storage` keeps the snapshot named like `key`; undefined (recorded) when unreachable or not there. */
     async keyIn(storage: string, key: string): Promise<string | undefined> {
@@ -240,6 +238,12 @@ function storageSources(p: Procedure, input: RestoreInput, r: RestoreDetails) {
   };
 }
 
+const noStorageReached = (r: RestoreDetails) =>
+  fail(
+    FailureType.StorageUnreachable,
+    `no snapshot storage could be reached (${(r.storagesSkipped ?? []).map((s) => `${s.storage}: ${s.reason}`).join('; ')}); bring one back or fix the worker's network path to it, then run the restore again`,
+  );
+
 /**
  * Downloads and re-verifies the first candidate that verifies, trying each storage's copy of
  * it in order before falling back to an older snapshot. Copies that fail are recorded per
@@ -250,6 +254,7 @@ async function downloadFirstGood(p: Procedure, input: RestoreInput, candidates: 
     if (r.skipped.some((s) => s.key === c.key)) continue;
     const reasons: string[] = [];
     for (const from of stores.order) {
+      if (stores.isUnreachable(from)) continue;
       const key = from === c.storage ? c.key : await stores.keyIn(from, c.key);
       if (!key) continue;
       try {
@@ -265,6 +270,9 @@ async function downloadFirstGood(p: Procedure, input: RestoreInput, candidates: 
       }
     }
     r.skipped.push({ key: c.key, reason: reasons.join('; ') || `no storage could be asked for it (${stores.order.join(', ')})` });
+  }
+  if (stores.order.every((s) => stores.isUnreachable(s))) {
+    throw noStorageReached(r);
   }
   throw fail(FailureType.SnapshotCorrupt, `none of the ${candidates.length} newest snapshots verified (${r.skipped.map((s) => s.key).join(', ')}); investigate the storage`);
 }

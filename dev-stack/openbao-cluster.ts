@@ -93,6 +93,69 @@ function renderSeal(seal: ClusterSeal, caFile: string): string {
   ]);
 }
 
+/** `bao server -config=<node> -config=<seal>`, as the shipped files say to run it. */
+function startNode(id: string, address: string, dataDir: string, config: string, sealFile: string, seal: ClusterSeal): OpenBaoNode {
+  const configFile = join(dataDir, 'openbao.hcl');
+  writeFileSync(configFile, config);
+  const process_ = new ManagedProcess({
+    name: `openbao ${id}`,
+    command: requireBinary('bao'),
+    args: ['server', `-config=${configFile}`, `-config=${sealFile}`],
+    env: {
+      PATH: process.env.PATH,
+      HOME: dataDir,
+      // The transit seal's token comes from the environment, as seal-transit.hcl says, never from the file.
+      ...(seal.type === 'transit' ? { BAO_TOKEN: seal.kms.token, VAULT_TOKEN: seal.kms.token } : {}),
+    },
+    logFile: join(dataDir, 'server.log'),
+  }).start();
+  return { nodeId: id, address, process: process_, dataDir };
+}
+
+async function waitListening(n: OpenBaoNode, caFile: string): Promise<void> {
+  await waitFor(
+    `openbao ${n.nodeId} at ${n.address}`,
+    async () => {
+      n.process.assertAlive();
+      return (await nodeHealth(n.address, caFile)).state !== 'unreachable';
+    },
+    { timeoutMs: 60_000 },
+  );
+}
+
+/**
+ * Starts the DR / weekly test-restore target from deploy/vault/production/dr-target.hcl, with the
+ * same seal override and its own CA, uninitialised: secdr's restore initialises it. Give it the
+ * source cluster's seal (the same static key, or the KMS holding the same transit key) so the
+ * restored keyring unseals.
+ */
+export async function startDrTarget(opts: { dir: string; seal: ClusterSeal }): Promise<OpenBaoNode & { caFile: string }> {
+  const id = 'vault-dr-0';
+  const { caFile, tlsDir } = makeTls(join(opts.dir, 'tls'), [id]);
+  const [api, cluster] = [await freePort(), await freePort()];
+  const address = `https://127.0.0.1:${api}`;
+  const dataDir = join(opts.dir, id);
+  mkdirSync(join(dataDir, 'raft'), { recursive: true });
+  const sealFile = join(opts.dir, 'seal.hcl');
+  writeFileSync(sealFile, renderSeal(opts.seal, caFile));
+  const config = render('dr-target.hcl', [
+    [/^api_addr(\s*)= ".*"$/m, `api_addr$1= "${address}"`],
+    [/^cluster_addr(\s*)= ".*"$/m, `cluster_addr$1= "https://127.0.0.1:${cluster}"`],
+    [/\/var\/lib\/openbao\/raft/g, join(dataDir, 'raft')],
+    [/\/etc\/openbao\/tls\//g, `${tlsDir(id)}/`],
+    [/0\.0\.0\.0:8200/g, `127.0.0.1:${api}`],
+    [/0\.0\.0\.0:8201/g, `127.0.0.1:${cluster}`],
+  ]);
+  const node = startNode(id, address, dataDir, config, sealFile, opts.seal);
+  try {
+    await waitListening(node, caFile);
+  } catch (err) {
+    await node.process.stop();
+    throw err;
+  }
+  return { ...node, caFile };
+}
+
 /**
  * Starts the 3-node raft cluster of deploy/vault/production/ on loopback: `openbao.hcl` per
  * node with its names, ports and paths replaced (see README.md there), the seal file
@@ -101,7 +164,6 @@ function renderSeal(seal: ClusterSeal, caFile: string): string {
  * stanzas and auto-unseal; resolves once all three are voters and unsealed.
  */
 export async function startOpenBaoCluster(opts: { dir: string; seal: ClusterSeal }): Promise<OpenBaoCluster> {
-  const bao = requireBinary('bao');
   const ids = ['vault-0', 'vault-1', 'vault-2'];
   mkdirSync(opts.dir, { recursive: true });
   const { caFile, tlsDir } = makeTls(join(opts.dir, 'tls'), ids);
@@ -128,34 +190,11 @@ export async function startOpenBaoCluster(opts: { dir: string; seal: ClusterSeal
       [/0\.0\.0\.0:8200/g, `127.0.0.1:${api[i]}`],
       [/0\.0\.0\.0:8201/g, `127.0.0.1:${cluster[i]}`],
     ]).replace(/127\.0\.0\.1:PORT(\d)/g, (_, n: string) => `127.0.0.1:${api[Number(n)]}`);
-    const configFile = join(dataDir, 'openbao.hcl');
-    writeFileSync(configFile, config);
-    const process_ = new ManagedProcess({
-      name: `openbao ${id}`,
-      command: bao,
-      args: ['server', `-config=${configFile}`, `-config=${sealFile}`],
-      env: {
-        PATH: process.env.PATH,
-        HOME: dataDir,
-        // The transit seal's token comes from the environment, as seal-transit.hcl says, never from the file.
-        ...(opts.seal.type === 'transit' ? { BAO_TOKEN: opts.seal.kms.token, VAULT_TOKEN: opts.seal.kms.token } : {}),
-      },
-      logFile: join(dataDir, 'server.log'),
-    }).start();
-    return { nodeId: id, address: addresses[i], process: process_, dataDir };
+    return startNode(id, addresses[i], dataDir, config, sealFile, opts.seal);
   });
   const stop = async () => void (await Promise.all(nodes.map((n) => n.process.stop())));
   try {
-    for (const n of nodes) {
-      await waitFor(
-        `openbao ${n.nodeId} at ${n.address}`,
-        async () => {
-          n.process.assertAlive();
-          return (await nodeHealth(n.address, caFile)).state !== 'unreachable';
-        },
-        { timeoutMs: 60_000 },
-      );
-    }
+    for (const n of nodes) await waitListening(n, caFile);
     const { rootToken } = await initNode(addresses[0], 'auto', undefined, caFile);
     const leader = vaultApi(addresses[0], { token: rootToken, caFile });
     const servers = async (client = leader): Promise<RaftServer[]> => ((await client.read('sys/storage/raft/configuration')).data.config.servers as RaftServer[]);

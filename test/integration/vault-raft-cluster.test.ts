@@ -9,8 +9,10 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createVaultActivities, type TakenSnapshot } from '../../activities/vault';
 import { startMoto, type MotoServer } from '../../dev-stack/moto';
 import { writeStaticSealKey } from '../../dev-stack/openbao';
-import { PRODUCTION_DIR, startOpenBaoCluster, type OpenBaoCluster } from '../../dev-stack/openbao-cluster';
-import { seedSourceCluster } from '../../dev-stack/vault-seed';
+import { PRODUCTION_DIR, startDrTarget, startOpenBaoCluster, type OpenBaoCluster } from '../../dev-stack/openbao-cluster';
+import { waitForActive } from '../../dev-stack/openbao-setup';
+import { waitFor } from '../../dev-stack/wait';
+import { seedSourceCluster, type SeededCredentials } from '../../dev-stack/vault-seed';
 import type { SecdrConfig } from '../../lib/config/schema';
 import { FailureType } from '../../lib/failure-types';
 import { verifySnapshotFile } from '../../lib/snapshot/verify-file';
@@ -64,6 +66,9 @@ describe('3-node raft cluster from deploy/vault/production (TLS, retry_join, sta
   let moto: MotoServer;
   let s3: S3Client;
   let config: SecdrConfig;
+  let configOverrides: Record<string, unknown>;
+  let creds: SeededCredentials;
+  let sealKey: string;
   const saved: Record<string, string | undefined> = {};
 
   const objects = async (prefix: string) => ((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!);
@@ -87,12 +92,10 @@ describe('3-node raft cluster from deploy/vault/production (TLS, retry_join, sta
       saved[k] = process.env[k];
       process.env[k] = v;
     }
-    [moto, cluster] = await Promise.all([
-      startMoto(join(tmp.dir, 'moto')),
-      startOpenBaoCluster({ dir: join(tmp.dir, 'raft'), seal: { type: 'static', keyFile: writeStaticSealKey(join(tmp.dir, 'static.key')) } }),
-    ]);
+    sealKey = writeStaticSealKey(join(tmp.dir, 'static.key'));
+    [moto, cluster] = await Promise.all([startMoto(join(tmp.dir, 'moto')), startOpenBaoCluster({ dir: join(tmp.dir, 'raft'), seal: { type: 'static', keyFile: sealKey } })]);
     const leader = await cluster.active();
-    const creds = await seedSourceCluster({ address: leader, rootToken: cluster.rootToken, credsDir: tmp.dir, caFile: cluster.caFile });
+    creds = await seedSourceCluster({ address: leader, rootToken: cluster.rootToken, credsDir: tmp.dir, caFile: cluster.caFile });
     // ~20 MiB of barrier-encrypted (incompressible) data, so a snapshot stream lasts long enough to be interrupted.
     const api = vaultApi(leader, { token: cluster.rootToken, caFile: cluster.caFile });
     for (let i = 0; i < 40; i += 8) {
@@ -100,7 +103,7 @@ describe('3-node raft cluster from deploy/vault/production (TLS, retry_join, sta
     }
     s3 = new S3Client({ region: 'us-east-1', endpoint: moto.endpoint, forcePathStyle: true });
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    config = testConfig(tmp.dir, {
+    configOverrides = {
       clusters: [
         {
           name: 'prod',
@@ -112,7 +115,8 @@ describe('3-node raft cluster from deploy/vault/production (TLS, retry_join, sta
         },
       ],
       storage: [{ name: 's3', type: 's3', bucket: BUCKET, region: 'us-east-1', prefix: PREFIX, endpoint: moto.endpoint, forcePathStyle: true, kmsKeyId: 'arn:aws:kms:us-east-1:000000000000:key/secdr-raft' }],
-    });
+    };
+    config = testConfig(tmp.dir, configOverrides);
   });
   after(async () => {
     s3?.destroy();
@@ -155,6 +159,33 @@ describe('3-node raft cluster from deploy/vault/production (TLS, retry_join, sta
     await assertStoredAndVerified(r);
     assert.deepEqual(await snapshotObjects(), [`${PREFIX}prod/${r.fileName}`]);
     assert.deepEqual(await openUploads(), []);
+  });
+
+  it('restores a snapshot of the cluster into the DR target started from dr-target.hcl: unsealed by the shared seal, the canary reads back over TLS, then sealed', async () => {
+    const dr = await startDrTarget({ dir: join(tmp.dir, 'dr'), seal: { type: 'static', keyFile: sealKey } });
+    try {
+      const approle = (c: { roleIdFile: string; secretIdFile: string }) => ({ method: 'approle', roleId: { file: c.roleIdFile }, secretId: { file: c.secretIdFile } });
+      const target = { name: 'dr', address: dr.address, caFile: dr.caFile, seal: 'auto', verifier: approle(creds.verifier), restorer: approle(creds.restorer), after: 'seal' };
+      const vault = createVaultActivities(testConfig(tmp.dir, { ...configOverrides, restore: { targets: [target] } }));
+      // Outside an activity context the activities run as the CLI runs them (heartbeats are no-ops).
+      const canary = await vault.writeCanary({ cluster: 'prod' });
+      const r = await vault.takeSnapshot({ cluster: 'prod', storages: ['s3'], canary });
+      const file = join(tmp.dir, 'download', `dr-${r.fileName}`);
+      const store = createStore(config.storage[0]);
+      const { key } = (await store.list('prod')).find((e) => e.key.endsWith(r.fileName))!;
+      await store.get(key, file);
+      const restored = await vault.restoreSnapshot({ target: 'dr', candidates: [{ key, file }] });
+      assert.equal(restored.used, key);
+      await waitForActive(dr.address, 120_000, dr.caFile);
+      // The restore applies in the background: the verifier (from the restored data) logs in once it has.
+      const read = await waitFor('the canary on the DR target', () => vault.verifyCanary({ target: 'dr', cluster: 'prod', expectedNonce: canary.nonce }), { timeoutMs: 60_000, intervalMs: 1000 });
+      assert.equal(read.nonce, canary.nonce);
+      const retired = await vault.retireTarget({ target: 'dr' });
+      assert.equal(retired.after, 'seal');
+      assert.equal((await nodeHealth(dr.address, dr.caFile)).state, 'sealed', 'no live copy of production stays up');
+    } finally {
+      await dr.process.stop();
+    }
   });
 
   it('a step-down of the active node while the snapshot streams ends in one verified snapshot, never a partial one', async () => {

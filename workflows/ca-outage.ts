@@ -89,13 +89,14 @@ export async function caOutageWorkflow(input: CaOutageInput): Promise<CaOutageRe
     details.inventory = inventory;
     const recordedRoot = inventory.trustAnchorFingerprint;
     mark('inventory recorded');
-    await p.step('Check the drill can stop and start the CA', () => platformQuick.componentStatus({ component: input.caComponent }), (s) => s.detail);
+    const caBefore = await p.step('Check the drill can stop and start the CA', () => platformQuick.componentStatus({ component: input.caComponent }), (s) => s.detail);
 
     p.phase('outage');
     const stopped: { record?: StopRecord } = {};
     // Registered before the stop: a crash between the two still brings the CA back.
     const undo = p.compensate('Bring the CA back', () => platform.startComponent({ component: input.caComponent, record: stopped.record }));
-    stopped.record = await p.step('Make the CA unavailable', () => platform.stopComponent({ component: input.caComponent }), (r) =>
+    // `before` tells a retried stop (its first attempt's host killed mid-stop) that the CA was running, not "already stopped".
+    stopped.record = await p.step('Make the CA unavailable', () => platform.stopComponent({ component: input.caComponent, before: caBefore }), (r) =>
       r.wasStopped ? `${r.component} was already stopped` : `${r.component} stopped (${r.adapter})`,
     );
     mark('CA stopped');

@@ -1,6 +1,18 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import type { WorkflowHandle } from '@temporalio/client';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { startOpenBaoPkiCa, startTlsEndpoint, type LocalCa, type TlsEndpoint } from '../../dev-stack/pki';
+import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal';
+import { platformFor } from '../../lib/platform';
+import { verifyChain } from '../../lib/pki/chain';
+import { readBundle } from '../../lib/pki/pem';
+import { probeTls } from '../../lib/pki/tls-probe';
+import { dataConverterFor } from '../../lib/temporal/connect';
+import { caOutage } from '../../procedures/ca-outage';
+import { caOutageWorkflow } from '../../workflows/ca-outage';
+import { testConfig } from '../harness/config';
 import { vaultRestore } from '../../procedures/vault-restore';
 import { vaultSnapshot } from '../../procedures/vault-snapshot';
 import { vaultRestoreWorkflow, vaultSnapshotWorkflow } from '../../workflows';
@@ -146,6 +158,162 @@ describe('crash at every step: the worker host is SIGKILLed at each step in turn
   it('leaves the replacement hosts’ staging empty and no worker process running', async () => {
     const live = pools.flatMap((p) => p.live);
     for (const w of live) assert.deepEqual(filesUnder(w.stagingDir), [], `staging of replacement host ${w.name}`);
+    const groups = pools.flatMap((p) => p.started.map((w) => w.pgid));
+    await Promise.all(pools.map((p) => p.stopAll()));
+    pools[0].assertNoneRunning(groups);
+  });
+});
+
+const CA_STEPS = [
+  'Record the certificates in use',
+  'Check the drill can stop and start the CA',
+  'Make the CA unavailable',
+  'Check existing certificates still serve and verify',
+  'Attempt a renewal while the CA is down',
+  'Keep the CA down for 3 s',
+  'Bring the CA back',
+  'Renew a certificate',
+  'Install the renewed certificate on web',
+  'Check every endpoint chains to the root',
+];
+
+/**
+ * The CA-outage drill's kill points: every step once, and the epilogue, in two lanes (each its own
+ * CA, endpoint and task queue) so they run at once. A standby host polls before each run, so a
+ * kill costs the activity's timeout, not a host start: quick steps 30 s, platform and install steps
+ * 30 s (heartbeat). The two renewal probes are one attempt by design (their typed outcome is the
+ * point): a host killed in one fails the drill after the probe's 1-minute start-to-close, cleanly,
+ * with the CA brought back.
+ */
+const caLanes: KillPoint[][] = [
+  [
+    atStep('Record the certificates in use'),
+    atStep('Make the CA unavailable'),
+    atStep('Attempt a renewal while the CA is down'),
+    atStep('Bring the CA back'),
+    atStep('Install the renewed certificate on web'),
+    inEpilogue('Check every endpoint chains to the root'),
+  ],
+  [
+    atStep('Check the drill can stop and start the CA'),
+    atStep('Check existing certificates still serve and verify'),
+    atStep('Keep the CA down'),
+    atStep('Renew a certificate'),
+    atStep('Check every endpoint chains to the root'),
+  ],
+];
+const PROBE_STEPS = ['Attempt a renewal while the CA is down', 'Renew a certificate'];
+
+interface CaLane {
+  ca: LocalCa;
+  web: TlsEndpoint;
+  trustStore: string;
+  pool: WorkerPool;
+}
+
+/** The CA and its endpoint right after a run, before the lane's next run may stop the CA again. */
+async function caStateAfter(lane: CaLane) {
+  const running = (await platformFor(lane.ca.component).status()).running;
+  const issues = await lane.ca.issue(['localhost'], '1h').then(
+    (c) => /BEGIN CERTIFICATE/.test(c.chainPem),
+    (err: unknown) => `does not issue: ${(err as Error).message}`,
+  );
+  const served = await probeTls(lane.web.address, undefined, 3000);
+  const chains = served.ok && verifyChain(served.chain, readBundle(lane.trustStore, 'trust store'), new Date()).ok;
+  return { running, issues, serves: served.ok, chains };
+}
+
+describe('crash at every step of the CA-outage drill: the worker host is SIGKILLed at each step in turn, a new host with empty staging finishes or fails cleanly, and the CA is back and issues', function () {
+  this.timeout(900_000);
+  const tmp = tempDir('crash-ca');
+  let temporal: TemporalDevServer;
+  let client: Client;
+  const lanes: CaLane[] = [];
+  const runs = new Map<string, Promise<CrashRun & { after: Awaited<ReturnType<typeof caStateAfter>> }>>();
+  const codecKey = join(tmp.dir, 'shared-codec.key');
+
+  before(async () => {
+    writeFileSync(codecKey, randomBytes(32).toString('base64'), { mode: 0o600 });
+    temporal = await startTemporalDevServer({ dir: join(tmp.dir, 'temporal') });
+    for (const [n, points] of caLanes.entries()) {
+      const dir = join(tmp.dir, `lane${n + 1}`);
+      mkdirSync(dir, { recursive: true });
+      const ca = await startOpenBaoPkiCa(join(dir, 'ca'), `ca${n + 1}`);
+      const web = await startTlsEndpoint({ name: 'web', dir: join(dir, 'endpoints'), ...(await ca.issue(['localhost', '127.0.0.1'], '2h')) });
+      const trustStore = join(dir, 'trust.pem');
+      writeFileSync(trustStore, await ca.rootPem());
+      const raw = {
+        temporal: { taskQueue: `crash-ca${n + 1}-${randomUUID()}` },
+        codec: { keyId: 'crash-ca', key: { file: codecKey } },
+        clusters: [{ name: 'test', nodes: ['http://127.0.0.1:1'], auth: { method: 'token', token: { env: 'SECDR_TEST_UNUSED' } } }],
+        storage: [{ name: 'local', type: 'local', dir: join(dir, 'store') }],
+        components: [ca.component],
+        reportsDir: join(dir, 'reports'),
+        caOutage: {
+          ca: ca.caConfig,
+          endpoints: [{ name: 'web', address: web.address, renewal: { certFile: web.certFile, keyFile: web.keyFile, names: ['localhost', '127.0.0.1'], reloadUrl: web.reloadUrl } }],
+          trustStores: [trustStore],
+          outageWindowSeconds: 3600,
+          renewalMarginSeconds: 3600,
+          renewalSloSeconds: 60,
+          requestTimeoutSeconds: 3,
+          holdSeconds: 3,
+        },
+      };
+      const config = testConfig(dir, raw);
+      client ??= new Client({ connection: await Connection.connect({ address: temporal.address }), dataConverter: dataConverterFor(config) });
+      const pool = new WorkerPool({ dir, prefix: `ca${n + 1}`, config: raw, temporalAddress: temporal.address });
+      const start = () =>
+        client.workflow.start(caOutageWorkflow, { taskQueue: config.temporal.taskQueue, workflowId: `crash-ca-outage-${randomUUID()}`, args: [caOutage.input(config, {})] });
+      const lane: CaLane = { ca, web, trustStore, pool };
+      lanes.push(lane);
+      let previous: Promise<unknown> = Promise.resolve();
+      for (const point of points) {
+        const run = previous
+          .catch(() => undefined)
+          .then(async () => {
+            const r = await runAndKill({ client, pool, start, point, workers: 2, timeoutMs: 300_000 });
+            return { ...r, after: await caStateAfter(lane) };
+          });
+        run.catch(() => undefined);
+        runs.set(`lane ${n + 1}: ${point.label}`, run);
+        previous = run;
+      }
+    }
+  });
+
+  after(async () => {
+    await Promise.allSettled(lanes.map((l) => l.pool.stopAll()));
+    await Promise.all(lanes.map((l) => l.web.close()));
+    await Promise.all(lanes.map((l) => l.ca.stop()));
+    await client?.connection.close().catch(() => undefined);
+    await temporal?.process.stop();
+    tmp.cleanup();
+  });
+
+  for (const [n, points] of caLanes.entries()) {
+    for (const point of points) {
+      const slow = PROBE_STEPS.some((s) => point.label.includes(s)) ? ' (slow: the one-attempt probe times out after 1 min)' : '';
+      it(`lane ${n + 1}, killed when ${point.label}: succeeds on the new host, or fails cleanly only if a one-attempt renewal probe was cut; the CA is back and issues${slow}`, async () => {
+        const run = await runs.get(`lane ${n + 1}: ${point.label}`)!;
+        await assertEndedCleanly(run, 'succeeded');
+        const failedStep = run.report.steps.find((s) => s.outcome === 'failed')?.name;
+        if (run.outcome === 'failed') {
+          assert.ok(failedStep && PROBE_STEPS.includes(failedStep), `only a cut renewal probe may fail the drill, not "${failedStep}": ${run.error}`);
+          assert.match(run.error!, /attemptRenewal: .*timeout/i);
+        } else {
+          assert.deepEqual(run.report.steps.map((s) => s.name), CA_STEPS);
+        }
+        // Whatever the outcome, right after the run: the CA runs and issues, and the endpoint serves a chain to the trust store's root.
+        assert.deepEqual(run.after, { running: true, issues: true, serves: true, chains: true }, `after ${run.outcome} (${run.error ?? 'no error'})`);
+        console.log(`      ${run.outcome}; hit step "${run.hitStep ?? '-'}", killed ${run.killed.join(', ')}${run.cutActivity ? ` during ${run.cutActivity}` : ''}; ended ${run.recoverySeconds} s later`);
+      });
+    }
+  }
+
+  it('leaves the replacement hosts’ staging empty and no worker process running', async () => {
+    const pools = lanes.map((l) => l.pool);
+    for (const w of pools.flatMap((p) => p.live)) assert.deepEqual(filesUnder(w.stagingDir), [], `staging of replacement host ${w.name}`);
     const groups = pools.flatMap((p) => p.started.map((w) => w.pgid));
     await Promise.all(pools.map((p) => p.stopAll()));
     pools[0].assertNoneRunning(groups);

@@ -18,7 +18,7 @@ import { logFailover } from '../../procedures/log-failover';
 import { logFailoverWorkflow } from '../../workflows';
 import { statusQuery } from '../../workflows/frame';
 import type { LogFailoverReport } from '../../workflows/log-failover';
-import { deployDir, writePrometheusConfig } from '../harness/alerting';
+import { deployDir, startSink, writePrometheusConfig } from '../harness/alerting';
 import { tempDir } from '../harness/temp';
 
 const repo = resolve(__dirname, '..', '..');
@@ -33,7 +33,8 @@ interface PromAlert {
  * its own process, two VictoriaLogs (process components the drill stops and starts through
  * the platform adapter), vlagent tailing the canary file with one disk queue per backend, and
  * Prometheus scraping vlagent with deploy/prometheus/rules/log-pipeline.yml unchanged
- * (scrape/evaluation every 1 s here instead of 15 s; the rules' `for: 1m` as deployed).
+ * (scrape/evaluation every 1 s here instead of 15 s; the rules' `for` as deployed), and the real
+ * host-level detector (deploy/host/secdr-degraded-check.sh) paging a recording emergency webhook.
  */
 describe('log-failover drill end to end (Temporal, secdr worker, VictoriaLogs ×2, vlagent, Prometheus)', function () {
   this.timeout(420_000);
@@ -46,6 +47,9 @@ describe('log-failover drill end to end (Temporal, secdr worker, VictoriaLogs ×
   let client: Client;
   let primary: PlatformAdapter;
   let secondary: PlatformAdapter;
+  /** The emergency webhook the host-level detector pages (its path is the webhook's token). */
+  let emergency: Awaited<ReturnType<typeof startSink>>;
+  const webhookToken = randomBytes(12).toString('hex');
   const workers: ManagedProcess[] = [];
   const measured: string[] = [];
 
@@ -70,6 +74,8 @@ describe('log-failover drill end to end (Temporal, secdr worker, VictoriaLogs ×
     const creds = join(tmp.dir, 'creds');
     mkdirSync(creds);
     writeFileSync(join(creds, 'codec.key'), randomBytes(32).toString('base64'), { mode: 0o600 });
+    emergency = await startSink();
+    writeFileSync(join(creds, 'emergency-webhook.url'), `${emergency.url}/emergency/${webhookToken}\n`, { mode: 0o600 });
     temporal = await startTemporalDevServer({ dir: join(tmp.dir, 'temporal') });
     vlagent = await startVlagent({ dir: tmp.dir, tailFile: canaryFile, backends: [p.url, s.url] });
     prometheus = await startPrometheus(
@@ -95,6 +101,7 @@ describe('log-failover drill end to end (Temporal, secdr worker, VictoriaLogs ×
           outageWindowSeconds: 75,
           catchUpLimitSeconds: 60,
           prometheusUrl: prometheus.url,
+          hostDetector: { script: join(deployDir, 'host', 'secdr-degraded-check.sh'), emergencyWebhook: { file: join(creds, 'emergency-webhook.url') } },
         },
         reportsDir: join(tmp.dir, 'reports'),
         metrics: { port: 0 },
@@ -113,6 +120,7 @@ describe('log-failover drill end to end (Temporal, secdr worker, VictoriaLogs ×
     if (measured.length) console.log(`\n  measured:\n${measured.map((m) => `    ${m}`).join('\n')}\n`);
     await client?.connection.close().catch(() => undefined);
     await Promise.all([...workers, vlagent?.process, prometheus?.process, temporal?.process].filter(Boolean).map((x) => x!.stop()));
+    await emergency?.close();
     // The backends were started by the platform adapter (pid files), not the harness.
     await Promise.all([primary?.stop(), secondary?.stop()]);
     tmp.cleanup();
@@ -180,16 +188,30 @@ describe('log-failover drill end to end (Temporal, secdr worker, VictoriaLogs ×
     await waitFor('VlagentRemoteWriteErrors to resolve', async () => (await firing('VlagentRemoteWriteErrors')).length === 0, { timeoutMs: 120_000, intervalMs: 1000 });
   });
 
-  it('both-down: both stop, the per-output alerts fire for both, both restart and nothing is lost', async () => {
-    const r = await (await start('both-down')).result();
+  it('both-down: both stop, LogPipelineDown and the per-output alerts fire, the host-level detector pages the emergency webhook, both restart and nothing is lost', async () => {
+    // 110 s: LogPipelineDown needs a whole minute without a delivered block, then its for: 30s.
+    const r = await (await start('both-down', { outageSeconds: '110' })).result();
     assert.equal(r.outcome, 'succeeded', r.error);
-    assert.deepEqual(r.details.alertsFiring, ['VlagentRemoteWriteErrors{url=1:secret-url}', 'VlagentRemoteWriteErrors{url=2:secret-url}']);
+    assert.deepEqual(r.details.alertsFiring, ['LogPipelineDown', 'VlagentRemoteWriteErrors{url=1:secret-url}', 'VlagentRemoteWriteErrors{url=2:secret-url}']);
+    // The real deploy/host script, run by the worker while both backends were down.
+    const detector = r.details.hostDetector!;
+    assert.equal(detector.exitCode, 1, detector.detail);
+    assert.equal(detector.sentToEmergencyWebhook, true, detector.detail);
+    const pages = emergency.received.filter((x) => x.path === `/emergency/${webhookToken}`);
+    assert.equal(pages.length, 1, `pages: ${JSON.stringify(emergency.received)}`);
+    const page = pages[0].body as { text: string; host: string; alerts: string[] };
+    assert.match(page.text, /^DEGRADED MODE ALERT from .+: 1 alert\(s\) while central logging is unreachable/);
+    assert.equal(page.alerts.length, 1);
+    assert.ok(page.alerts[0].includes(`WARNING logging: central log endpoint ${new URL(config.logPipeline!.primary.url).origin}/health is not ready`), page.alerts[0]);
+    assert.ok(!JSON.stringify(r).includes(webhookToken), 'the webhook URL stays out of the drill report');
+    assert.ok(r.details.timeline.some((t) => t.event === 'host-level detector paged the emergency webhook'));
     assert.deepEqual(r.details.canaries!.primary.missing, []);
     assert.deepEqual(r.details.canaries!.secondary.missing, []);
     assert.deepEqual(r.compensations.map((c) => c.outcome), ['not needed', 'not needed']);
+    assert.deepEqual(r.findings, []);
     assert.equal((await primary.status()).running, true);
     assert.equal((await secondary.status()).running, true);
-    measured.push(`both-down: ${r.details.canaries!.sent} canaries, both backends complete after restart; catch-up ${r.details.catchUpSeconds} s; alerts ${r.details.alertsFiring!.join(', ')}`);
+    measured.push(`both-down: ${r.details.canaries!.sent} canaries, both backends complete after restart; catch-up ${r.details.catchUpSeconds} s; alerts ${r.details.alertsFiring!.join(', ')}; detector: ${detector.detail}`);
   });
 
   it('a killed worker mid-outage: a second worker finishes the drill and the primary is back with every canary', async () => {

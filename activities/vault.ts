@@ -59,13 +59,13 @@ function stamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
 
-/** Polls until the node is active, heartbeating the state it saw. */
-async function waitActive(address: string, caFile: string | undefined, timeoutMs: number): Promise<void> {
+/** Polls until the node is active (or in one of `accept`), heartbeating the state it saw; returns that state. */
+async function waitActive(address: string, caFile: string | undefined, timeoutMs: number, accept: string[] = ['active']): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   let state = 'unknown';
   while (Date.now() < deadline) {
     state = (await nodeHealth(address, caFile)).state;
-    if (state === 'active') return;
+    if (accept.includes(state)) return state;
     heartbeat({ waitingFor: 'active', state });
     // 100 ms: a fresh target turns active within a second or two; a coarser poll adds up to its whole period to every restore.
     await new Promise((r) => setTimeout(r, 100));
@@ -353,8 +353,12 @@ export function createVaultActivities(config: SecdrConfig) {
       const adapter = platformFor(componentByName(config, target.component), { signal: cancellationSignal() });
       if (before.state === 'sealed') await adapter.stop();
       await adapter.start();
-      await waitActive(target.address, target.caFile, 120_000);
-      return before.state === 'sealed' ? `restarted ${target.component}: auto-unsealed` : `started ${target.component}`;
+      // Stopped before anything was restored into it (a failed first run), it comes back
+      // uninitialised; a Shamir one comes back sealed: both are what the restore expects, not a wait.
+      const ready = ['active', 'uninitialized', ...(target.seal === 'auto' ? [] : ['sealed'])];
+      const state = await waitActive(target.address, target.caFile, 120_000, ready);
+      if (before.state === 'sealed') return `restarted ${target.component}: auto-unsealed`;
+      return state === 'active' ? `started ${target.component}` : `started ${target.component}: ${state}`;
     },
 
     /** Reads the canary with the verifier credential from the restored data. */

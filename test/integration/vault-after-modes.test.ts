@@ -111,12 +111,27 @@ describe('restore targets configured `after: stop` and `after: keep` (real OpenB
     });
   const retired = (r: RestoreReport) => r.compensations.find((c) => c.name === `put ${r.target} out of service`);
 
+  it('after: stop stops a fresh target when the first run fails before restoring into it', async () => {
+    const bad = await snapshot();
+    const file = join(tmp.dir, 'store', 'src', bad.key);
+    assert.ok(existsSync(file), `the local copy is at ${file}`);
+    const bytes = readFileSync(file);
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    writeFileSync(file, bytes);
+    await assert.rejects(restore('dr-stop', { snapshot: bad.key, fallbackAttempts: 0 }), (err: WorkflowFailedError) => {
+      assert.match(String(err.cause?.message), /none of the 1 newest snapshots verified/);
+      return true;
+    });
+    assert.equal((await drVault().status()).running, false, 'stopped by the compensation, uninitialised');
+    assert.equal((await nodeHealth(stopAddress)).state, 'unreachable');
+  });
+
   it('after: stop stops the target through the process adapter; the next weekly run starts it first and restores the newer snapshot', async () => {
     const week1 = await snapshot();
     const first = await restore('dr-stop');
     assert.equal(first.outcome, 'verified', first.error);
     assert.equal(first.checks[0].detail, week1.canaryNonce);
-    assert.equal(first.steps.find((s) => s.name === 'bring the target back into service')?.detail, 'already uninitialized');
+    assert.equal(first.steps.find((s) => s.name === 'bring the target back into service')?.detail, 'started dr-vault: uninitialized', 'the fresh target stopped by the failed run is started, not waited on to become active');
     assert.equal(retired(first)?.outcome, 'done');
     assert.match(retired(first)?.detail ?? '', /^stopped dr-vault \(process\)/);
     assert.equal((await drVault().status()).running, false, 'no live copy of production after week 1: the process is gone');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { stringify } from 'yaml';
 import { Client, Connection } from '@temporalio/client';
@@ -10,7 +10,7 @@ import type { SecdrConfig } from '../../lib/config/schema';
 import { startOpenBao, type OpenBaoNode } from '../../dev-stack/openbao';
 import { initNode } from '../../dev-stack/openbao-setup';
 import { startPostgres, type PostgresServer } from '../../dev-stack/postgres';
-import { ManagedProcess } from '../../dev-stack/supervisor';
+import type { ManagedProcess } from '../../dev-stack/supervisor';
 import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal';
 import { seedSourceCluster } from '../../dev-stack/vault-seed';
 import { waitFor } from '../../dev-stack/wait';
@@ -22,8 +22,7 @@ import { vaultRestoreWorkflow } from '../../workflows';
 import { restoreStatusQuery } from '../../workflows/vault-restore';
 import type { SnapshotResult } from '../../workflows/vault-snapshot';
 import { tempDir } from '../harness/temp';
-
-const repo = resolve(__dirname, '..', '..');
+import { spawnSecdrWorker } from '../harness/worker-process';
 
 describe('end to end on the dev server: schedule → snapshot → restore → verified, surviving a worker crash', function () {
   this.timeout(300_000);
@@ -40,14 +39,7 @@ describe('end to end on the dev server: schedule → snapshot → restore → ve
 
   /** The real `secdr worker` command in its own process, so it can be killed like a crashed host. */
   function startWorker(n: number): ManagedProcess {
-    const w = new ManagedProcess({
-      name: `secdr worker ${n}`,
-      command: join(repo, 'node_modules', '.bin', 'tsx'),
-      args: [join(repo, 'scripts', 'secdr.ts'), '--config', configFile, 'worker'],
-      env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: 'default' },
-      cwd: repo,
-      logFile: join(tmp.dir, `worker-${n}.log`),
-    }).start();
+    const w = spawnSecdrWorker({ name: String(n), configFile, temporalAddress: temporal.address, logFile: join(tmp.dir, `worker-${n}.log`) });
     workers.push(w);
     return w;
   }

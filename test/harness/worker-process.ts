@@ -68,6 +68,22 @@ function newerThan(mtimeMs: number, dirs: string[]): boolean {
   return false;
 }
 
+/**
+ * Starts `secdr worker` with an existing config file, in its own process group (so it can be
+ * SIGKILLed like a crashed host), without waiting for it to poll.
+ */
+export function spawnSecdrWorker(opts: { name: string; configFile: string; temporalAddress: string; logFile: string; env?: NodeJS.ProcessEnv }): ManagedProcess {
+  const cmd = workerCommand();
+  return new ManagedProcess({
+    name: `secdr worker ${opts.name}`,
+    command: cmd.command,
+    args: [...cmd.args, '--config', opts.configFile, 'worker'],
+    env: { ...process.env, ...opts.env, TEMPORAL_ADDRESS: opts.temporalAddress, TEMPORAL_NAMESPACE: 'default' },
+    cwd: repo,
+    logFile: opts.logFile,
+  }).start();
+}
+
 /** Writes the worker's own config file and starts `secdr worker`; resolves once it polls its task queues. */
 export async function startWorkerProcess(opts: WorkerProcessOptions): Promise<WorkerProcess> {
   const dir = join(opts.dir, opts.name);
@@ -79,16 +95,8 @@ export async function startWorkerProcess(opts: WorkerProcessOptions): Promise<Wo
   raw.metrics = { ...raw.metrics, host: '127.0.0.1', port: metricsPort };
   const configFile = join(dir, 'secdr.yaml');
   writeFileSync(configFile, stringify(raw));
-  const cmd = workerCommand();
   const logFile = join(dir, 'worker.log');
-  const proc = new ManagedProcess({
-    name: `secdr worker ${opts.name}`,
-    command: cmd.command,
-    args: [...cmd.args, '--config', configFile, 'worker'],
-    env: { ...process.env, ...opts.env, TEMPORAL_ADDRESS: opts.temporalAddress, TEMPORAL_NAMESPACE: 'default' },
-    cwd: repo,
-    logFile,
-  }).start();
+  const proc = spawnSecdrWorker({ name: opts.name, configFile, temporalAddress: opts.temporalAddress, logFile, env: opts.env });
   await waitFor(
     `secdr worker ${opts.name} to poll its task queues`,
     async () => {

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { WorkflowFailedError } from '@temporalio/client';
 import { parseConfig } from '../../lib/config/load';
 import type { SecdrConfig } from '../../lib/config/schema';
 import { startOpenBao, writeStaticSealKey, type OpenBaoNode } from '../../dev-stack/openbao';
@@ -13,16 +12,10 @@ import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/
 import { seedSourceCluster } from '../../dev-stack/vault-seed';
 import { componentByName, platformFor } from '../../lib/platform';
 import type { RestoreReport } from '../../lib/reports/restore';
-import { dataConverterFor } from '../../lib/temporal/connect';
 import { nodeHealth } from '../../lib/vault/health';
-import { vaultRestore } from '../../procedures/vault-restore';
-import { vaultSnapshot } from '../../procedures/vault-snapshot';
-import { createWorker } from '../../workers/worker';
-import { vaultRestoreWorkflow, vaultSnapshotWorkflow } from '../../workflows';
-import type { SnapshotResult } from '../../workflows/vault-snapshot';
+import { approle, startRestoreWorker, type RestoreRig } from '../harness/restore-worker';
 import { tempDir } from '../harness/temp';
 
-const approle = (c: { roleIdFile: string; secretIdFile: string }) => ({ method: 'approle', roleId: { file: c.roleIdFile }, secretId: { file: c.secretIdFile } });
 
 describe('restore targets configured `after: stop` and `after: keep` (real OpenBao, Temporal, process adapter)', function () {
   this.timeout(400_000);
@@ -32,10 +25,7 @@ describe('restore targets configured `after: stop` and `after: keep` (real OpenB
   let kept: OpenBaoNode;
   let stopAddress: string;
   let config: SecdrConfig;
-  let client: Client;
-  let native: NativeConnection;
-  let worker: Worker;
-  let running: Promise<void>;
+  let rig: RestoreRig;
   const taskQueue = `after-modes-${randomUUID()}`;
   const drVault = () => platformFor(componentByName(config, 'dr-vault'));
 
@@ -85,30 +75,18 @@ describe('restore targets configured `after: stop` and `after: keep` (real OpenB
       'after modes test config',
     );
     assert.equal((await drVault().start()).running, true, 'the fresh DR target is up before the first run');
-    native = await NativeConnection.connect({ address: temporal.address });
-    worker = await createWorker({ config, connection: native, namespace: 'default' });
-    running = worker.run();
-    client = new Client({ connection: await Connection.connect({ address: temporal.address }), dataConverter: dataConverterFor(config) });
+    rig = await startRestoreWorker(temporal.address, config);
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running?.catch(() => undefined);
-    await native?.close().catch(() => undefined);
-    await client?.connection.close().catch(() => undefined);
+    await rig?.close();
     if (config) await drVault().stop().catch((e: Error) => console.error(`stopping dr-vault: ${e.message}`));
     await Promise.all([temporal, source, kept].filter(Boolean).map((s) => s.process.stop()));
     tmp.cleanup();
   });
 
-  const snapshot = (): Promise<SnapshotResult> =>
-    client.workflow.execute(vaultSnapshotWorkflow, { taskQueue, workflowId: `snap-${randomUUID()}`, args: [vaultSnapshot.input(config, { cluster: 'src' })] });
-  const restore = (target: string, over: object = {}): Promise<RestoreReport> =>
-    client.workflow.execute(vaultRestoreWorkflow, {
-      taskQueue,
-      workflowId: `after-${target}-${randomUUID()}`,
-      args: [{ ...vaultRestore.input(config, { cluster: 'src', target, storage: 'local' }), pollSeconds: 1, ...over }],
-    });
+  const snapshot = () => rig.snapshot();
+  const restore = (target: string, over: object = {}) => rig.restore(target, { over });
   const retired = (r: RestoreReport) => r.compensations.find((c) => c.name === `put ${r.target} out of service`);
 
   it('after: stop stops a fresh target when the first run fails before restoring into it', async () => {

@@ -3,8 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
 import { parseConfig } from '../../lib/config/load';
 import type { SecdrConfig } from '../../lib/config/schema';
 import { startMoto, type MotoServer } from '../../dev-stack/moto';
@@ -12,16 +10,9 @@ import { startOpenBao, writeStaticSealKey, type OpenBaoNode } from '../../dev-st
 import { initNode } from '../../dev-stack/openbao-setup';
 import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal';
 import { seedSourceCluster } from '../../dev-stack/vault-seed';
-import type { RestoreReport } from '../../lib/reports/restore';
-import { dataConverterFor } from '../../lib/temporal/connect';
-import { vaultRestore } from '../../procedures/vault-restore';
-import { vaultSnapshot } from '../../procedures/vault-snapshot';
-import { createWorker } from '../../workers/worker';
-import { vaultRestoreWorkflow, vaultSnapshotWorkflow } from '../../workflows';
-import type { SnapshotResult } from '../../workflows/vault-snapshot';
+import { approle, startRestoreWorker, type RestoreRig } from '../harness/restore-worker';
 import { tempDir } from '../harness/temp';
 
-const approle = (c: { roleIdFile: string; secretIdFile: string }) => ({ method: 'approle', roleId: { file: c.roleIdFile }, secretId: { file: c.secretIdFile } });
 const s3 = (endpoint: string) => new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true });
 
 describe('restore takes the same snapshot from the second storage when the first fails (two real moto servers, OpenBao, Temporal)', function () {
@@ -34,10 +25,7 @@ describe('restore takes the same snapshot from the second storage when the first
   let drCorrupt: OpenBaoNode;
   let drDown: OpenBaoNode;
   let config: SecdrConfig;
-  let client: Client;
-  let native: NativeConnection;
-  let worker: Worker;
-  let running: Promise<void>;
+  let rig: RestoreRig;
   const taskQueue = `second-storage-${randomUUID()}`;
 
   before(async () => {
@@ -73,29 +61,17 @@ describe('restore takes the same snapshot from the second storage when the first
       },
       'second storage config',
     );
-    native = await NativeConnection.connect({ address: temporal.address });
-    worker = await createWorker({ config, connection: native, namespace: 'default' });
-    running = worker.run();
-    client = new Client({ connection: await Connection.connect({ address: temporal.address }), dataConverter: dataConverterFor(config) });
+    rig = await startRestoreWorker(temporal.address, config);
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running?.catch(() => undefined);
-    await native?.close().catch(() => undefined);
-    await client?.connection.close().catch(() => undefined);
+    await rig?.close();
     await Promise.all([temporal, first, second, source, drCorrupt, drDown].filter(Boolean).map((s) => s.process.stop()));
     tmp.cleanup();
   });
 
-  const snapshot = (): Promise<SnapshotResult> =>
-    client.workflow.execute(vaultSnapshotWorkflow, { taskQueue, workflowId: `snap-${randomUUID()}`, args: [vaultSnapshot.input(config, { cluster: 'src' })] });
-  const restore = (target: string): Promise<RestoreReport> =>
-    client.workflow.execute(vaultRestoreWorkflow, {
-      taskQueue,
-      workflowId: `restore-${target}-${randomUUID()}`,
-      args: [{ ...vaultRestore.input(config, { cluster: 'src', target, storage: 'first' }), pollSeconds: 1 }],
-    });
+  const snapshot = () => rig.snapshot();
+  const restore = (target: string) => rig.restore(target, { storage: 'first' });
 
   it('takes the same snapshot from the second storage when the first storage\'s copy is corrupt, not an older snapshot, and says so', async () => {
     const older = await snapshot();

@@ -15,13 +15,14 @@ function stores(down: string[]) {
     const refuse = () => {
       if (down.includes(s.name)) throw new Error(`storage ${s.name}: connect ECONNREFUSED`);
     };
-    return {
+    const store: RecordStore = {
       name: s.name,
       write: async (path, body) => (refuse(), own.set(path, body), { location: path, sha256: '' }),
       read: async (path) => (refuse(), own.get(path)),
       list: async () => (refuse(), [...own.keys()]),
-      delete: async (path) => void (refuse(), own.delete(path)),
-    } as RecordStore;
+      remove: async (path) => void (refuse(), own.delete(path)),
+    };
+    return store;
   };
   return { data, storeFor };
 }

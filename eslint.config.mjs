@@ -14,6 +14,11 @@ export default tseslint.config(
     },
   },
   {
+    // Plain JavaScript shipped for users' hosts (deploy/): linted, but outside the TypeScript project.
+    files: ['**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
     // Workflow code is replayed deterministically in a sandbox: no Node built-ins,
     // and activities only by type.
     files: ['workflows/**/*.ts'],

@@ -1,4 +1,4 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 import { FailureType } from '../lib/failure-types';
 
 /**
@@ -128,3 +128,15 @@ export const profiles = {
     retry: { initialInterval: '2 seconds', maximumAttempts: 5 },
   },
 } as const satisfies Record<string, ActivityOptions>;
+
+/**
+ * Local-activity profiles: short steps that run on the worker running the workflow, without a
+ * trip through the task queue (no file handed to another host, nothing long).
+ */
+export const localProfiles = {
+  /** The frame's epilogue (outcome record, report files): as sideEffect, locally. */
+  epilogue: {
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '2 seconds', maximumAttempts: 5 },
+  },
+} as const satisfies Record<string, LocalActivityOptions>;

@@ -1,87 +1,49 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkflowFailedError } from '@temporalio/client';
-import { parseConfig } from '../../lib/config/load';
 import type { SecdrConfig } from '../../lib/config/schema';
-import { startOpenBao, writeStaticSealKey, type OpenBaoNode } from '../../dev-stack/openbao';
-import { initNode } from '../../dev-stack/openbao-setup';
-import { binaries } from '../../dev-stack/paths';
-import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal';
-import { seedSourceCluster } from '../../dev-stack/vault-seed';
+import type { OpenBaoNode } from '../../dev-stack/openbao';
 import { componentByName, platformFor } from '../../lib/platform';
 import type { RestoreReport } from '../../lib/reports/restore';
 import { nodeHealth } from '../../lib/vault/health';
-import { approle, startRestoreWorker, type RestoreRig } from '../harness/restore-worker';
+import { autoTarget, processComponent, restoreConfig, startRestoreServers, startRestoreWorker, type RestoreRig, type RestoreServers } from '../harness/restore-worker';
 import { tempDir } from '../harness/temp';
 
 
 describe('restore targets configured `after: stop` and `after: keep` (real OpenBao, Temporal, process adapter)', function () {
   this.timeout(400_000);
   const tmp = tempDir('after-modes');
-  let temporal: TemporalDevServer;
-  let source: OpenBaoNode;
+  let servers: RestoreServers;
   let kept: OpenBaoNode;
   let stopAddress: string;
   let config: SecdrConfig;
   let rig: RestoreRig;
-  const taskQueue = `after-modes-${randomUUID()}`;
   const drVault = () => platformFor(componentByName(config, 'dr-vault'));
 
   before(async () => {
-    const sealKey = writeStaticSealKey(join(tmp.dir, 'static.key'));
-    const baoDir = join(tmp.dir, 'openbao');
-    let dr: OpenBaoNode;
-    [temporal, source, dr, kept] = await Promise.all([
-      startTemporalDevServer({ dir: join(tmp.dir, 'temporal') }),
-      startOpenBao({ dir: baoDir, nodeId: 'source', staticSealKeyFile: sealKey }),
-      startOpenBao({ dir: baoDir, nodeId: 'dr-stop', staticSealKeyFile: sealKey }),
-      startOpenBao({ dir: baoDir, nodeId: 'dr-keep', staticSealKeyFile: sealKey }),
-    ]);
+    servers = await startRestoreServers(tmp.dir, ['dr-stop', 'dr-keep']);
+    const dr = servers.nodes['dr-stop'];
+    kept = servers.nodes['dr-keep'];
     // The stop target runs under the process platform adapter (as a systemd unit or a StatefulSet
     // would in production): the harness's copy only wrote its config; the adapter owns the process.
     stopAddress = dr.address;
     await dr.process.stop();
-    const { rootToken } = await initNode(source.address, 'auto');
-    const credsDir = join(tmp.dir, 'creds');
-    mkdirSync(credsDir);
-    const creds = await seedSourceCluster({ address: source.address, rootToken, credsDir });
-    writeFileSync(join(tmp.dir, 'codec.key'), Buffer.alloc(32, 9).toString('base64'), { mode: 0o600 });
-    const target = (name: string, address: string, extra: object) => ({ name, address, seal: 'auto', verifier: approle(creds.verifier), restorer: approle(creds.restorer), ...extra });
-    config = parseConfig(
-      {
-        temporal: { taskQueue },
-        clusters: [{ name: 'src', nodes: [source.address], auth: approle(creds.snapshot), stagingDir: join(tmp.dir, 'staging') }],
-        storage: [{ name: 'local', type: 'local', dir: join(tmp.dir, 'store') }],
-        components: [
-          {
-            name: 'dr-vault',
-            platform: {
-              type: 'process',
-              command: [binaries.bao, 'server', `-config=${join(baoDir, 'dr-stop', 'config.hcl')}`],
-              pidFile: join(tmp.dir, 'dr-vault.pid'),
-              logFile: join(tmp.dir, 'dr-vault.log'),
-              readyUrl: `${stopAddress}/v1/sys/health?uninitcode=200&sealedcode=200&standbycode=200`,
-            },
-          },
-        ],
-        restore: {
-          targets: [target('dr-stop', stopAddress, { after: 'stop', component: 'dr-vault' }), target('dr-keep', kept.address, { after: 'keep' })],
-        },
-        reportsDir: join(tmp.dir, 'reports'),
-        codec: { keyId: 'after-modes', key: { file: join(tmp.dir, 'codec.key') } },
+    config = restoreConfig(tmp.dir, servers, 'after-modes', {
+      storage: [{ name: 'local', type: 'local', dir: join(tmp.dir, 'store') }],
+      components: [processComponent(servers, tmp.dir, 'dr-vault', 'dr-stop', stopAddress)],
+      restore: {
+        targets: [autoTarget(servers, 'dr-stop', stopAddress, { after: 'stop', component: 'dr-vault' }), autoTarget(servers, 'dr-keep', kept.address, { after: 'keep' })],
       },
-      'after modes test config',
-    );
+    });
     assert.equal((await drVault().start()).running, true, 'the fresh DR target is up before the first run');
-    rig = await startRestoreWorker(temporal.address, config);
+    rig = await startRestoreWorker(servers.temporal.address, config);
   });
 
   after(async () => {
     await rig?.close();
     if (config) await drVault().stop().catch((e: Error) => console.error(`stopping dr-vault: ${e.message}`));
-    await Promise.all([temporal, source, kept].filter(Boolean).map((s) => s.process.stop()));
+    await servers?.stop();
     tmp.cleanup();
   });
 

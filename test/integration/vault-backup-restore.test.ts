@@ -4,11 +4,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { WorkflowFailedError } from '@temporalio/client';
 import type { RestoreReport } from '../../lib/reports/restore';
 import { parseConfig } from '../../lib/config/load';
 import type { SecdrConfig } from '../../lib/config/schema';
+import { MOTO_ENV } from '../../dev-stack/dr-stack';
 import { startMoto, type MotoServer } from '../../dev-stack/moto';
 import { startOpenBao, writeStaticSealKey, type OpenBaoNode } from '../../dev-stack/openbao';
 import { initNode } from '../../dev-stack/openbao-setup';
@@ -16,27 +16,19 @@ import { startPostgres, type PostgresServer } from '../../dev-stack/postgres';
 import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal';
 import { seedSourceCluster, type SeededCredentials } from '../../dev-stack/vault-seed';
 import { knownSecrets } from '../../lib/secret-registry';
-import { dataConverterFor } from '../../lib/temporal/connect';
 import { vaultApi } from '../../lib/vault/client';
 import { createStore } from '../../lib/storage/snapshot-store';
 import { unsealCommand } from '../../scripts/commands/unseal';
 import { snapshotCommand } from '../../scripts/commands/procedures';
 import { statusCommand } from '../../scripts/commands/status';
 import { vaultRestore } from '../../procedures/vault-restore';
-import { vaultSnapshot } from '../../procedures/vault-snapshot';
-import { createWorker } from '../../workers/worker';
-import { vaultRestoreWorkflow, vaultSnapshotWorkflow } from '../../workflows';
+import { vaultRestoreWorkflow } from '../../workflows';
 import { restoreStatusQuery } from '../../workflows/vault-restore';
 import type { SnapshotResult } from '../../workflows/vault-snapshot';
+import { approle, startRestoreWorker, type RestoreRig } from '../harness/restore-worker';
 import { tempDir } from '../harness/temp';
 
 const mkdirp = (dir: string) => (mkdirSync(dir, { recursive: true }), dir);
-
-const approle = (c: { roleIdFile: string; secretIdFile: string }) => ({
-  method: 'approle',
-  roleId: { file: c.roleIdFile },
-  secretId: { file: c.secretIdFile },
-});
 
 describe('Vault backup and restore against real OpenBao, moto, PostgreSQL and Temporal', function () {
   this.timeout(300_000);
@@ -50,16 +42,12 @@ describe('Vault backup and restore against real OpenBao, moto, PostgreSQL and Te
   let shamirKeys: string[];
   let shamirRoot: string;
   let config: SecdrConfig;
-  let client: Client;
-  let nativeConnection: NativeConnection;
-  let worker: Worker;
-  let running: Promise<void>;
+  let rig: RestoreRig;
+  const client = () => rig.client;
   const taskQueue = `vault-br-${randomUUID()}`;
 
   before(async () => {
-    process.env.AWS_ACCESS_KEY_ID = 'test';
-    process.env.AWS_SECRET_ACCESS_KEY = 'test';
-    process.env.AWS_REGION = 'us-east-1';
+    Object.assign(process.env, MOTO_ENV);
     const sealKey = writeStaticSealKey(join(tmp.dir, 'static.key'));
     [temporal, moto, pg] = await Promise.all([
       startTemporalDevServer({ dir: join(tmp.dir, 'temporal') }),
@@ -121,27 +109,16 @@ describe('Vault backup and restore against real OpenBao, moto, PostgreSQL and Te
       },
       'integration config',
     );
-    nativeConnection = await NativeConnection.connect({ address: temporal.address });
-    worker = await createWorker({ config, connection: nativeConnection, namespace: 'default' });
-    running = worker.run();
-    client = new Client({ connection: await Connection.connect({ address: temporal.address }), dataConverter: dataConverterFor(config) });
+    rig = await startRestoreWorker(temporal.address, config);
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running?.catch(() => undefined);
-    await nativeConnection?.close().catch(() => undefined);
-    await client?.connection.close().catch(() => undefined);
+    await rig?.close();
     await Promise.all([temporal, moto, pg, ...Object.values(nodes)].filter(Boolean).map((s) => s.process.stop()));
     tmp.cleanup();
   });
 
-  const snapshot = (cluster: string, storages?: string[]) =>
-    client.workflow.execute(vaultSnapshotWorkflow, {
-      taskQueue,
-      workflowId: `snap-${cluster}-${randomUUID()}`,
-      args: [{ ...vaultSnapshot.input(config, { cluster }), ...(storages ? { storages } : {}) }],
-    });
+  const snapshot = (cluster: string, storages?: string[]) => rig.snapshot({ cluster, storages });
 
   let autoSnapshot: SnapshotResult;
 
@@ -165,7 +142,7 @@ describe('Vault backup and restore against real OpenBao, moto, PostgreSQL and Te
   });
 
   it('restores into a fresh auto-unseal OpenBao: canary reads back, a dynamic credential logs in to PostgreSQL', async () => {
-    const report = await client.workflow.execute(vaultRestoreWorkflow, {
+    const report = await client().workflow.execute(vaultRestoreWorkflow, {
       taskQueue,
       workflowId: `restore-auto-${randomUUID()}`,
       args: [vaultRestore.input(config, { cluster: 'src', target: 'dr-auto', storage: 's3' })],
@@ -187,7 +164,7 @@ describe('Vault backup and restore against real OpenBao, moto, PostgreSQL and Te
   it('refuses to restore into an already initialised cluster and changes nothing', async () => {
     const before = await vaultApi(nodes.source.address).status();
     await assert.rejects(
-      client.workflow.execute(vaultRestoreWorkflow, {
+      client().workflow.execute(vaultRestoreWorkflow, {
         taskQueue,
         workflowId: `restore-init-${randomUUID()}`,
         args: [vaultRestore.input(config, { cluster: 'src', target: 'initialised', storage: 'local' })],
@@ -218,7 +195,7 @@ describe('Vault backup and restore against real OpenBao, moto, PostgreSQL and Te
     assert.ok(started, err.join(''));
     console.log = (m: string) => void out.push(m);
     try {
-      assert.equal(await statusCommand(client, started[1], true), 0);
+      assert.equal(await statusCommand(client(), started[1], true), 0);
     } finally {
       console.log = log;
     }
@@ -236,7 +213,7 @@ describe('Vault backup and restore against real OpenBao, moto, PostgreSQL and Te
 
   it('restores a Shamir cluster and waits, visibly, until humans unseal it with the source keys', async () => {
     await snapshot('shm', ['local']);
-    const handle = await client.workflow.start(vaultRestoreWorkflow, {
+    const handle = await client().workflow.start(vaultRestoreWorkflow, {
       taskQueue,
       workflowId: `restore-shamir-${randomUUID()}`,
       args: [{ ...vaultRestore.input(config, { cluster: 'shm', target: 'dr-shamir', storage: 'local' }), pollSeconds: 1 }],

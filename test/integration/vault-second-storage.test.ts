@@ -1,16 +1,10 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { parseConfig } from '../../lib/config/load';
 import type { SecdrConfig } from '../../lib/config/schema';
+import { MOTO_ENV } from '../../dev-stack/dr-stack';
 import { startMoto, type MotoServer } from '../../dev-stack/moto';
-import { startOpenBao, writeStaticSealKey, type OpenBaoNode } from '../../dev-stack/openbao';
-import { initNode } from '../../dev-stack/openbao-setup';
-import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal';
-import { seedSourceCluster } from '../../dev-stack/vault-seed';
-import { approle, startRestoreWorker, type RestoreRig } from '../harness/restore-worker';
+import { autoTarget, restoreConfig, startRestoreServers, startRestoreWorker, type RestoreRig, type RestoreServers } from '../harness/restore-worker';
 import { tempDir } from '../harness/temp';
 
 const s3 = (endpoint: string) => new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true });
@@ -18,55 +12,31 @@ const s3 = (endpoint: string) => new S3Client({ endpoint, region: 'us-east-1', f
 describe('restore takes the same snapshot from the second storage when the first fails (two real moto servers, OpenBao, Temporal)', function () {
   this.timeout(400_000);
   const tmp = tempDir('second-storage');
-  let temporal: TemporalDevServer;
+  let servers: RestoreServers;
   let first: MotoServer;
   let second: MotoServer;
-  let source: OpenBaoNode;
-  let drCorrupt: OpenBaoNode;
-  let drDown: OpenBaoNode;
   let config: SecdrConfig;
   let rig: RestoreRig;
-  const taskQueue = `second-storage-${randomUUID()}`;
 
   before(async () => {
-    process.env.AWS_ACCESS_KEY_ID = 'test';
-    process.env.AWS_SECRET_ACCESS_KEY = 'test';
-    process.env.AWS_REGION = 'us-east-1';
-    const sealKey = writeStaticSealKey(join(tmp.dir, 'static.key'));
-    const baoDir = join(tmp.dir, 'openbao');
-    [temporal, first, second, source, drCorrupt, drDown] = await Promise.all([
-      startTemporalDevServer({ dir: join(tmp.dir, 'temporal') }),
+    Object.assign(process.env, MOTO_ENV);
+    [servers, first, second] = await Promise.all([
+      startRestoreServers(tmp.dir, ['dr-corrupt', 'dr-down']),
       startMoto(join(tmp.dir, 'moto-first')),
       startMoto(join(tmp.dir, 'moto-second')),
-      startOpenBao({ dir: baoDir, nodeId: 'source', staticSealKeyFile: sealKey }),
-      startOpenBao({ dir: baoDir, nodeId: 'dr-corrupt', staticSealKeyFile: sealKey }),
-      startOpenBao({ dir: baoDir, nodeId: 'dr-down', staticSealKeyFile: sealKey }),
     ]);
-    const { rootToken } = await initNode(source.address, 'auto');
-    const credsDir = join(tmp.dir, 'creds');
-    mkdirSync(credsDir);
-    const creds = await seedSourceCluster({ address: source.address, rootToken, credsDir });
     for (const m of [first, second]) await s3(m.endpoint).send(new CreateBucketCommand({ Bucket: 'snaps' }));
-    writeFileSync(join(tmp.dir, 'codec.key'), Buffer.alloc(32, 7).toString('base64'), { mode: 0o600 });
     const storage = (name: string, endpoint: string) => ({ name, type: 's3', bucket: 'snaps', region: 'us-east-1', endpoint, forcePathStyle: true, kmsKeyId: 'arn:aws:kms:us-east-1:000000000000:key/t' });
-    const target = (name: string, address: string) => ({ name, address, seal: 'auto', verifier: approle(creds.verifier), restorer: approle(creds.restorer) });
-    config = parseConfig(
-      {
-        temporal: { taskQueue },
-        clusters: [{ name: 'src', nodes: [source.address], auth: approle(creds.snapshot), stagingDir: join(tmp.dir, 'staging') }],
-        storage: [storage('first', first.endpoint), storage('second', second.endpoint)],
-        restore: { targets: [target('dr-corrupt', drCorrupt.address), target('dr-down', drDown.address)] },
-        reportsDir: join(tmp.dir, 'reports'),
-        codec: { keyId: 'second-storage', key: { file: join(tmp.dir, 'codec.key') } },
-      },
-      'second storage config',
-    );
-    rig = await startRestoreWorker(temporal.address, config);
+    config = restoreConfig(tmp.dir, servers, 'second-storage', {
+      storage: [storage('first', first.endpoint), storage('second', second.endpoint)],
+      restore: { targets: ['dr-corrupt', 'dr-down'].map((n) => autoTarget(servers, n, servers.nodes[n].address)) },
+    });
+    rig = await startRestoreWorker(servers.temporal.address, config);
   });
 
   after(async () => {
     await rig?.close();
-    await Promise.all([temporal, first, second, source, drCorrupt, drDown].filter(Boolean).map((s) => s.process.stop()));
+    await Promise.all([servers?.stop(), first?.process.stop(), second?.process.stop()]);
     tmp.cleanup();
   });
 

@@ -1,107 +1,49 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
-import { parseConfig } from '../../lib/config/load';
+import type { WorkflowFailedError } from '@temporalio/client';
 import type { SecdrConfig } from '../../lib/config/schema';
-import { startOpenBao, writeStaticSealKey, type OpenBaoNode } from '../../dev-stack/openbao';
+import type { OpenBaoNode } from '../../dev-stack/openbao';
 import { initNode } from '../../dev-stack/openbao-setup';
-import { binaries } from '../../dev-stack/paths';
-import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal';
-import { seedSourceCluster } from '../../dev-stack/vault-seed';
 import { componentByName, platformFor } from '../../lib/platform';
-import type { RestoreReport } from '../../lib/reports/restore';
-import { dataConverterFor } from '../../lib/temporal/connect';
 import { nodeHealth } from '../../lib/vault/health';
-import { vaultRestore } from '../../procedures/vault-restore';
-import { vaultSnapshot } from '../../procedures/vault-snapshot';
-import { createWorker } from '../../workers/worker';
-import { vaultRestoreWorkflow, vaultSnapshotWorkflow } from '../../workflows';
-import type { SnapshotResult } from '../../workflows/vault-snapshot';
+import { autoTarget, processComponent, restoreConfig, startRestoreServers, startRestoreWorker, type RestoreRig, type RestoreServers } from '../harness/restore-worker';
 import { tempDir } from '../harness/temp';
-
-const approle = (c: { roleIdFile: string; secretIdFile: string }) => ({ method: 'approle', roleId: { file: c.roleIdFile }, secretId: { file: c.secretIdFile } });
 
 describe('weekly test restore repeats into the same target and leaves it out of service (real OpenBao, Temporal, process adapter)', function () {
   this.timeout(300_000);
   const tmp = tempDir('weekly-restore');
-  let temporal: TemporalDevServer;
-  let source: OpenBaoNode;
+  let servers: RestoreServers;
   let stranger: OpenBaoNode;
   let drAddress: string;
   let config: SecdrConfig;
-  let client: Client;
-  let native: NativeConnection;
-  let worker: Worker;
-  let running: Promise<void>;
-  const taskQueue = `weekly-${randomUUID()}`;
+  let rig: RestoreRig;
 
   before(async () => {
-    const sealKey = writeStaticSealKey(join(tmp.dir, 'static.key'));
-    const baoDir = join(tmp.dir, 'openbao');
-    let dr: OpenBaoNode;
-    [temporal, source, dr, stranger] = await Promise.all([
-      startTemporalDevServer({ dir: join(tmp.dir, 'temporal') }),
-      startOpenBao({ dir: baoDir, nodeId: 'source', staticSealKeyFile: sealKey }),
-      startOpenBao({ dir: baoDir, nodeId: 'dr', staticSealKeyFile: sealKey }),
-      startOpenBao({ dir: baoDir, nodeId: 'stranger', staticSealKeyFile: sealKey }),
-    ]);
+    servers = await startRestoreServers(tmp.dir, ['dr', 'stranger']);
+    const dr = servers.nodes.dr;
+    stranger = servers.nodes.stranger;
     // The DR target runs under the process platform adapter (as a systemd unit or a StatefulSet
     // would in production): stop the harness's copy and let the adapter own the same config and data.
     drAddress = dr.address;
     await dr.process.stop();
-    const { rootToken } = await initNode(source.address, 'auto');
     await initNode(stranger.address, 'auto'); // initialised by someone else
-    const credsDir = join(tmp.dir, 'creds');
-    mkdirSync(credsDir);
-    const creds = await seedSourceCluster({ address: source.address, rootToken, credsDir });
-    writeFileSync(join(tmp.dir, 'codec.key'), Buffer.alloc(32, 5).toString('base64'), { mode: 0o600 });
-    const target = (name: string, address: string, extra: object = {}) => ({ name, address, seal: 'auto', verifier: approle(creds.verifier), restorer: approle(creds.restorer), ...extra });
-    config = parseConfig(
-      {
-        temporal: { taskQueue },
-        clusters: [{ name: 'src', nodes: [source.address], auth: approle(creds.snapshot), stagingDir: join(tmp.dir, 'staging') }],
-        storage: [{ name: 'local', type: 'local', dir: join(tmp.dir, 'store') }],
-        components: [
-          {
-            name: 'dr-vault',
-            platform: {
-              type: 'process',
-              command: [binaries.bao, 'server', `-config=${join(baoDir, 'dr', 'config.hcl')}`],
-              pidFile: join(tmp.dir, 'dr-vault.pid'),
-              logFile: join(tmp.dir, 'dr-vault.log'),
-              readyUrl: `${drAddress}/v1/sys/health?uninitcode=200&sealedcode=200&standbycode=200`,
-            },
-          },
-        ],
-        restore: { targets: [target('dr', drAddress, { component: 'dr-vault' }), target('stranger', stranger.address)], testTarget: 'dr' },
-        reportsDir: join(tmp.dir, 'reports'),
-        codec: { keyId: 'weekly', key: { file: join(tmp.dir, 'codec.key') } },
-      },
-      'weekly restore test config',
-    );
-    native = await NativeConnection.connect({ address: temporal.address });
-    worker = await createWorker({ config, connection: native, namespace: 'default' });
-    running = worker.run();
-    client = new Client({ connection: await Connection.connect({ address: temporal.address }), dataConverter: dataConverterFor(config) });
+    config = restoreConfig(tmp.dir, servers, 'weekly', {
+      storage: [{ name: 'local', type: 'local', dir: join(tmp.dir, 'store') }],
+      components: [processComponent(servers, tmp.dir, 'dr-vault', 'dr', drAddress)],
+      restore: { targets: [autoTarget(servers, 'dr', drAddress, { component: 'dr-vault' }), autoTarget(servers, 'stranger', stranger.address)], testTarget: 'dr' },
+    });
+    rig = await startRestoreWorker(servers.temporal.address, config);
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running?.catch(() => undefined);
-    await native?.close().catch(() => undefined);
-    await client?.connection.close().catch(() => undefined);
+    await rig?.close();
     if (config) await platformFor(componentByName(config, 'dr-vault')).stop().catch((e: Error) => console.error(`stopping dr-vault: ${e.message}`));
-    await Promise.all([temporal, source, stranger].filter(Boolean).map((s) => s.process.stop()));
+    await servers?.stop();
     tmp.cleanup();
   });
 
-  const snapshot = (): Promise<SnapshotResult> =>
-    client.workflow.execute(vaultSnapshotWorkflow, { taskQueue, workflowId: `snap-${randomUUID()}`, args: [vaultSnapshot.input(config, { cluster: 'src' })] });
-  const restore = (target: string): Promise<RestoreReport> =>
-    client.workflow.execute(vaultRestoreWorkflow, { taskQueue, workflowId: `weekly-${target}-${randomUUID()}`, args: [{ ...vaultRestore.input(config, { cluster: 'src', target, storage: 'local' }), pollSeconds: 1 }] });
+  const snapshot = () => rig.snapshot();
+  const restore = (target: string) => rig.restore(target, { storage: 'local' });
 
   it('restores twice into the same target with the canary changed in between: both verify, the second has the newer nonce, sealed after each', async () => {
     const week1 = await snapshot();

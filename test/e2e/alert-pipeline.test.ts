@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startOpenBao, writeStaticSealKey, type OpenBaoNode } from '../../dev-stack/openbao';
 import { initNode, waitForActive } from '../../dev-stack/openbao-setup';
-import { startAlertmanager, startPrometheus, type HttpServer } from '../../dev-stack/prometheus';
+import type { HttpServer } from '../../dev-stack/prometheus';
 import { waitFor } from '../../dev-stack/wait';
 import {
   deployDir,
   promQuery,
+  startAlertmanagerFromDeploy,
+  startPrometheusWith,
   startSink,
-  writeAlertmanagerConfigFromDeploy,
-  writePrometheusConfig,
   type AmDelivery,
 } from '../harness/alerting';
 import { tempDir } from '../harness/temp';
@@ -42,35 +41,25 @@ describe('alert pipeline end to end (real OpenBao, Prometheus with the deployed 
     });
     await initNode(vault.address, 'auto');
     sink = await startSink();
-    const amDir = join(tmp.dir, 'alertmanager');
-    mkdirSync(amDir, { recursive: true });
-    alertmanager = await startAlertmanager(
-      amDir,
-      writeAlertmanagerConfigFromDeploy(
-        amDir,
-        { deadmansswitch: `${sink.url}/watchdog`, critical: `${sink.url}/critical`, warning: `${sink.url}/warning` },
-        { critical: { group_interval: '5s' } },
-      ),
+    alertmanager = await startAlertmanagerFromDeploy(
+      tmp.dir,
+      { deadmansswitch: `${sink.url}/watchdog`, critical: `${sink.url}/critical`, warning: `${sink.url}/warning` },
+      { critical: { group_interval: '5s' } },
     );
-    const promDir = join(tmp.dir, 'prometheus');
-    mkdirSync(promDir, { recursive: true });
-    prometheus = await startPrometheus(
-      promDir,
-      writePrometheusConfig(promDir, {
-        intervalSeconds: 1,
-        ruleFiles: [join(deployDir, 'prometheus', 'rules', 'vault.yml')],
-        alertmanagers: [new URL(alertmanager.url).host],
-        // As the vault job in deploy/prometheus/prometheus.yml, over plain HTTP on loopback.
-        scrapeConfigs: [
-          {
-            job_name: 'vault',
-            metrics_path: '/v1/sys/metrics',
-            params: { format: ['prometheus'] },
-            static_configs: [{ targets: [new URL(vault.address).host], labels: { cluster: 'primary' } }],
-          },
-        ],
-      }),
-    );
+    prometheus = await startPrometheusWith(tmp.dir, {
+      intervalSeconds: 1,
+      ruleFiles: [join(deployDir, 'prometheus', 'rules', 'vault.yml')],
+      alertmanagers: [new URL(alertmanager.url).host],
+      // As the vault job in deploy/prometheus/prometheus.yml, over plain HTTP on loopback.
+      scrapeConfigs: [
+        {
+          job_name: 'vault',
+          metrics_path: '/v1/sys/metrics',
+          params: { format: ['prometheus'] },
+          static_configs: [{ targets: [new URL(vault.address).host], labels: { cluster: 'primary' } }],
+        },
+      ],
+    });
   });
 
   after(async () => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { EmergencyPage } from '../../activities/emergency-webhook';
 import type { SecdrConfig } from '../../lib/config/schema';
-import { startAlertmanager, startPrometheus, type HttpServer } from '../../dev-stack/prometheus';
+import type { HttpServer } from '../../dev-stack/prometheus';
 import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal';
 import { httpAnswers, waitFor } from '../../dev-stack/wait';
 import { dataConverterFor } from '../../lib/temporal/connect';
@@ -14,7 +14,7 @@ import type { WebhookServer } from '../../lib/webhook-server';
 import { createWorker } from '../../workers/worker';
 import { deadMansSwitchStatusQuery } from '../../workflows/dead-mans-switch';
 import { startWatchdogReceiver } from '../../scripts/commands/webhook';
-import { deployDir, startSink, writeAlertmanagerConfigFromDeploy, writePrometheusConfig } from '../harness/alerting';
+import { deployDir, startAlertmanagerFromDeploy, startPrometheusWith, startSink } from '../harness/alerting';
 import { testConfig } from '../harness/config';
 import { tempDir } from '../harness/temp';
 
@@ -71,26 +71,16 @@ describe("dead man's switch end to end (real Prometheus, Alertmanager, Temporal,
     client = new Client({ connection, namespace: temporal.namespace, dataConverter: dataConverterFor(config) });
     webhook = await startWatchdogReceiver(client, config, { taskQueue });
 
-    const amDir = join(tmp.dir, 'alertmanager');
-    mkdirSync(amDir, { recursive: true });
-    alertmanager = await startAlertmanager(
-      amDir,
-      writeAlertmanagerConfigFromDeploy(
-        amDir,
-        { deadmansswitch: `${webhook.url}/watchdog`, critical: `${sink.url}/critical`, warning: `${sink.url}/warning` },
-        { deadmansswitch: { group_wait: '0s', group_interval: '1s', repeat_interval: '2s' } },
-      ),
+    alertmanager = await startAlertmanagerFromDeploy(
+      tmp.dir,
+      { deadmansswitch: `${webhook.url}/watchdog`, critical: `${sink.url}/critical`, warning: `${sink.url}/warning` },
+      { deadmansswitch: { group_wait: '0s', group_interval: '1s', repeat_interval: '2s' } },
     );
-    const promDir = join(tmp.dir, 'prometheus');
-    mkdirSync(promDir, { recursive: true });
-    prometheus = await startPrometheus(
-      promDir,
-      writePrometheusConfig(promDir, {
-        intervalSeconds: 1,
-        ruleFiles: [join(deployDir, 'prometheus', 'rules', 'meta-monitoring.yml')],
-        alertmanagers: [new URL(alertmanager.url).host],
-      }),
-    );
+    prometheus = await startPrometheusWith(tmp.dir, {
+      intervalSeconds: 1,
+      ruleFiles: [join(deployDir, 'prometheus', 'rules', 'meta-monitoring.yml')],
+      alertmanagers: [new URL(alertmanager.url).host],
+    });
   });
 
   after(async () => {

@@ -1,9 +1,10 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { deployDir } from '../../dev-stack/paths';
+import { startAlertmanager, startPrometheus, writePrometheusConfig, type HttpServer, type PrometheusConfigOptions } from '../../dev-stack/prometheus';
 
 export { deployDir };
 export { promQuery, writePrometheusConfig, type PrometheusConfigOptions, type Sample } from '../../dev-stack/prometheus';
@@ -44,6 +45,24 @@ export function writeAlertmanagerConfigFromDeploy(
   const file = join(dir, 'alertmanager.yml');
   writeFileSync(file, stringify(config));
   return file;
+}
+
+/** Alertmanager in `<dir>/alertmanager` on the deployed routing, as `writeAlertmanagerConfigFromDeploy` rewrites it. */
+export async function startAlertmanagerFromDeploy(
+  dir: string,
+  receivers: Record<string, string>,
+  shorten?: Parameters<typeof writeAlertmanagerConfigFromDeploy>[2],
+): Promise<HttpServer> {
+  const amDir = join(dir, 'alertmanager');
+  mkdirSync(amDir, { recursive: true });
+  return startAlertmanager(amDir, writeAlertmanagerConfigFromDeploy(amDir, receivers, shorten));
+}
+
+/** Prometheus in `<dir>/prometheus` with the config `writePrometheusConfig` writes from `opts`. */
+export async function startPrometheusWith(dir: string, opts: PrometheusConfigOptions): Promise<HttpServer> {
+  const promDir = join(dir, 'prometheus');
+  mkdirSync(promDir, { recursive: true });
+  return startPrometheus(promDir, writePrometheusConfig(promDir, opts));
 }
 
 export interface Received {

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { loadConfig } from '../../lib/config/load';
 import type { SecdrConfig } from '../../lib/config/schema';
 import { startPrometheus, type HttpServer } from '../../dev-stack/prometheus';
-import { ManagedProcess } from '../../dev-stack/supervisor';
+import type { ManagedProcess } from '../../dev-stack/supervisor';
 import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal';
-import { victoriaLogsComponent, victoriaLogsSpec } from '../../dev-stack/victorialogs';
+import { victoriaLogsComponent, victoriaLogsPipeline, victoriaLogsSpec } from '../../dev-stack/victorialogs';
 import { startVlagent, type Vlagent } from '../../dev-stack/vlagent';
 import { waitFor } from '../../dev-stack/wait';
 import { platformFor, type PlatformAdapter } from '../../lib/platform';
@@ -20,8 +20,7 @@ import { statusQuery } from '../../workflows/frame';
 import type { LogFailoverReport } from '../../workflows/log-failover';
 import { deployDir, startSink, writePrometheusConfig } from '../harness/alerting';
 import { tempDir } from '../harness/temp';
-
-const repo = resolve(__dirname, '..', '..');
+import { spawnSecdrWorker } from '../harness/worker-process';
 
 interface PromAlert {
   labels: Record<string, string>;
@@ -54,14 +53,7 @@ describe('log-failover drill end to end (Temporal, secdr worker, VictoriaLogs ×
   const measured: string[] = [];
 
   function startWorker(n: number): ManagedProcess {
-    const w = new ManagedProcess({
-      name: `secdr worker ${n}`,
-      command: join(repo, 'node_modules', '.bin', 'tsx'),
-      args: [join(repo, 'scripts', 'secdr.ts'), '--config', configFile, 'worker'],
-      env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: 'default' },
-      cwd: repo,
-      logFile: join(tmp.dir, `worker-${n}.log`),
-    }).start();
+    const w = spawnSecdrWorker({ name: String(n), configFile, temporalAddress: temporal.address, logFile: join(tmp.dir, `worker-${n}.log`) });
     workers.push(w);
     return w;
   }
@@ -94,15 +86,12 @@ describe('log-failover drill end to end (Temporal, secdr worker, VictoriaLogs ×
         clusters: [{ name: 'unused', nodes: ['http://127.0.0.1:1'], auth: { method: 'token', token: { env: 'SECDR_UNUSED' } } }],
         storage: [{ name: 'local', type: 'local', dir: join(tmp.dir, 'store') }],
         components: [victoriaLogsComponent(p), victoriaLogsComponent(s)],
-        logPipeline: {
-          primary: { type: 'victorialogs', url: p.url, component: p.name },
-          secondary: { type: 'victorialogs', url: s.url, component: s.name },
-          canary: { file: canaryFile },
+        logPipeline: victoriaLogsPipeline(p, s, canaryFile, {
           outageWindowSeconds: 75,
           catchUpLimitSeconds: 60,
           prometheusUrl: prometheus.url,
           hostDetector: { script: join(deployDir, 'host', 'secdr-degraded-check.sh'), emergencyWebhook: { file: join(creds, 'emergency-webhook.url') } },
-        },
+        }),
         reportsDir: join(tmp.dir, 'reports'),
         metrics: { port: 0 },
         codec: { keyId: 'e2e-logs', key: { file: join(creds, 'codec.key') } },

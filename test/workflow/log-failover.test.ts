@@ -42,6 +42,11 @@ function stubPipeline(opts: { secondaryUnhealthy?: boolean; loseOnRestart?: numb
       if (!up[role]) throw ApplicationFailure.create({ type: FailureType.LogBackendUnavailable, message: `${COMPONENT[role]} is down` });
       return [...stored[role]].sort((a, b) => a - b);
     },
+    // Not configured here (logPipeline.hostDetector unset): the drill records it as a finding.
+    async hostDetectorFindings() {
+      calls.push('host detector');
+      return undefined;
+    },
     async firingPipelineAlerts() {
       return up.primary || up.secondary ? [] : ['VlagentRemoteWriteErrors{url=1:secret-url}', 'VlagentRemoteWriteErrors{url=2:secret-url}'];
     },
@@ -202,7 +207,8 @@ describe('logFailoverWorkflow (time-skipping; pipeline and platform activities s
     const p = stubPipeline();
     const r = await run(p.activities, input({ variant: 'both-down' }));
     assert.equal(r.outcome, 'succeeded');
-    assert.deepEqual(p.calls.filter((c) => !c.startsWith('status')), ['stop logs-primary', 'stop logs-secondary', 'start logs-secondary', 'start logs-primary']);
+    assert.deepEqual(p.calls.filter((c) => !c.startsWith('status')), ['stop logs-primary', 'stop logs-secondary', 'host detector', 'start logs-secondary', 'start logs-primary']);
+    assert.ok(r.findings.some((f) => f.includes('host-level detector was not run')), r.findings.join('\n'));
     assert.deepEqual(r.details.alertsFiring, ['VlagentRemoteWriteErrors{url=1:secret-url}', 'VlagentRemoteWriteErrors{url=2:secret-url}']);
     assert.deepEqual(r.details.canaries!.primary.missing, []);
     assert.deepEqual(r.details.canaries!.secondary.missing, []);

@@ -6,6 +6,7 @@ import type { ComponentConfig } from '../config/components';
 import { fail, FailureType } from '../fail';
 import type { ComponentState, PlatformAdapter, StopHooks, StopRecord } from './adapter';
 import type { AdapterOptions } from './options';
+import { readyUrlAnswers } from './ready-url';
 
 type ProcessPlatform = Extract<ComponentConfig['platform'], { type: 'process' }>;
 
@@ -117,15 +118,8 @@ export class ProcessAdapter implements PlatformAdapter {
     }
   }
 
-  private async ready(): Promise<boolean> {
-    if (!this.cfg.readyUrl) return true;
-    try {
-      const res = await fetch(this.cfg.readyUrl, { signal: AbortSignal.timeout(2000), redirect: 'manual' });
-      await res.body?.cancel();
-      return res.ok;
-    } catch {
-      return false;
-    }
+  private ready(): Promise<boolean> {
+    return readyUrlAnswers(this.cfg.readyUrl);
   }
 
   /** The pid from pidFile when that process is alive (and not a zombie). */

@@ -3,6 +3,7 @@ import type { ComponentConfig } from '../config/components';
 import { fail, FailureType } from '../fail';
 import type { ComponentState, PlatformAdapter, StopHooks, StopRecord } from './adapter';
 import type { AdapterOptions } from './options';
+import { readyUrlAnswers } from './ready-url';
 import { runArgv, runArgvOk } from './run-argv';
 
 type SystemdPlatform = Extract<ComponentConfig['platform'], { type: 'systemd' }>;
@@ -71,14 +72,7 @@ export class SystemdAdapter implements PlatformAdapter {
     return (await runArgv(this.argv('is-active'), `component ${this.name}: platform.unit`, { signal: this.opts.signal })).code === 0;
   }
 
-  private async ready(): Promise<boolean> {
-    if (!this.cfg.readyUrl) return true;
-    try {
-      const res = await fetch(this.cfg.readyUrl, { signal: AbortSignal.timeout(2000), redirect: 'manual' });
-      await res.body?.cancel();
-      return res.ok;
-    } catch {
-      return false;
-    }
+  private ready(): Promise<boolean> {
+    return readyUrlAnswers(this.cfg.readyUrl);
   }
 }

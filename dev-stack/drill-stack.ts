@@ -7,7 +7,7 @@ import { startCaEndpoint } from './ca-endpoint';
 import { startOpenBaoPkiCa, type LocalCa, type TlsEndpoint } from './pki';
 import { startAlertmanager, startPrometheus, writePrometheusConfig, type HttpServer } from './prometheus';
 import { startRecordingReceivers, writeDeployedAlertmanagerConfig, type RecordingReceivers } from './recording-receivers';
-import { victoriaLogsComponent, victoriaLogsSpec } from './victorialogs';
+import { victoriaLogsComponent, victoriaLogsPipeline, victoriaLogsSpec } from './victorialogs';
 import { startVlagent, type Vlagent } from './vlagent';
 
 /**
@@ -77,13 +77,7 @@ export async function startDrillStack(opts: DrillStackOptions): Promise<DrillSta
     const raw = {
       ...dr.raw,
       components,
-      logPipeline: {
-        primary: { type: 'victorialogs', url: p.url, component: p.name },
-        secondary: { type: 'victorialogs', url: s.url, component: s.name },
-        canary: { file: canaryFile },
-        outageWindowSeconds: 20,
-        catchUpLimitSeconds: 90,
-      },
+      logPipeline: victoriaLogsPipeline(p, s, canaryFile, { outageWindowSeconds: 20, catchUpLimitSeconds: 90 }),
       caOutage: pki.caOutage,
       alertmanager: { url: alertmanager.url },
       alertingDrill: { deliveryProbe: { url: receivers.probeUrl }, expectReceiver: 'critical' },

@@ -49,6 +49,25 @@ export function victoriaLogsComponent(spec: VictoriaLogsSpec): ComponentConfig {
   };
 }
 
+/**
+ * The config's `logPipeline` section for VictoriaLogs `primary` and `secondary` (the components
+ * `victoriaLogsComponent` makes) fed by a vlagent tailing `canaryFile`, plus the drill's windows
+ * and whatever else the caller sets (prometheusUrl, hostDetector).
+ */
+export function victoriaLogsPipeline(
+  primary: VictoriaLogsSpec,
+  secondary: VictoriaLogsSpec,
+  canaryFile: string,
+  rest: { outageWindowSeconds: number; catchUpLimitSeconds: number } & Record<string, unknown>,
+) {
+  return {
+    primary: { type: 'victorialogs', url: primary.url, component: primary.name },
+    secondary: { type: 'victorialogs', url: secondary.url, component: secondary.name },
+    canary: { file: canaryFile },
+    ...rest,
+  };
+}
+
 /** Runs a VictoriaLogs server supervised by the harness (stopped with the suite). */
 export async function startVictoriaLogs(dir: string, name: string): Promise<{ url: string; process: ManagedProcess }> {
   const spec = await victoriaLogsSpec(dir, name);

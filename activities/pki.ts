@@ -442,7 +442,7 @@ export function createPkiActivities(config: SecdrConfig) {
       const started = Date.now();
       if (e.renewal.reloadUrl) {
         const res = await fetch(e.renewal.reloadUrl, { method: 'POST', signal: AbortSignal.timeout(timeoutMs()) });
-        if (!res.ok) throw new Error(`${describe(e, i)}: reload ${e.renewal.reloadUrl} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+        if (!res.ok) throw fail(FailureType.PlatformActionFailed, `${describe(e, i)}: reload ${e.renewal.reloadUrl} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
       }
       const serial = leaf.serialNumber.toUpperCase();
       const deadline = started + cfg.renewalSloSeconds * 1000;
@@ -460,7 +460,8 @@ export function createPkiActivities(config: SecdrConfig) {
           };
         }
         if (Date.now() > deadline) {
-          throw new Error(
+          throw fail(
+            FailureType.PlatformActionFailed,
             `${describe(e, i)}: still serves serial ${now.ok ? now.chain[0].serialNumber : '(no handshake)'} ${cfg.renewalSloSeconds} s after the renewed ${serial} was installed in ${e.renewal.certFile}; ` +
               (e.renewal.reloadUrl ? 'the reload did not take: check the service log' : 'set renewal.reloadUrl or make the service watch its certificate file'),
           );

@@ -31,6 +31,8 @@ export const FailureType = {
   UploadMismatch: 'UploadMismatch',
   /** A snapshot storage (S3 endpoint) could not be reached: DNS, refused, timeout or TLS. Retryable; a restore then tries the next storage. */
   StorageUnreachable: 'StorageUnreachable',
+  /** A storage call failed (an S3 error answer, a local disk write): retryable; the message names the storage and the fix. */
+  StorageRequestFailed: 'StorageRequestFailed',
   /** A retention run would delete the newest verified snapshot or everything. */
   RetentionRefused: 'RetentionRefused',
   /** A restored cluster's data failed a check (canary, dynamic credentials). */
@@ -41,6 +43,8 @@ export const FailureType = {
   SloBreached: 'SloBreached',
   /** The CA refused the connection, timed out or answered 503 (sealed): renewals cannot happen. Retryable. */
   CaUnavailable: 'CaUnavailable',
+  /** The CA answered a request with an error (not down, not sealed): retryable; the message has its answer. */
+  CaRequestFailed: 'CaRequestFailed',
   /** The CA issues under a different root than the one recorded: trust stores need the new root. */
   RootChanged: 'RootChanged',
   /** cert-manager did not report a requested renewal's outcome (Issuing/Ready conditions) within the drill's limit. */
@@ -76,6 +80,26 @@ export const FailureType = {
 } as const;
 
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
+
+/**
+ * A typed failure without the Temporal SDK, for code the CLI loads at start-up (config, the
+ * registry's input builders): loading @temporalio/common there would cost `secdr --help` its
+ * start-up bar. Thrown in an activity, the SDK turns its `name` into the failure's type, so
+ * profiles and workflows see the same type as from `fail()`.
+ */
+export class TypedError extends Error {
+  constructor(
+    readonly type: FailureTypeName,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = type;
+  }
+}
+
+/** Bad configuration or input, named and with the fix in `message`; never retried. */
+export const invalidInput = (message: string) => new TypedError(FailureType.InvalidInput, message);
 
 /** Types no retry can fix; used in activity-option profiles. */
 export const NON_RETRYABLE: FailureTypeName[] = [

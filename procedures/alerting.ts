@@ -1,6 +1,6 @@
 import type { AlertingDrillInput, AlertingDrillReport } from '../workflows/alerting-drill';
 import { idStamp, type ProcedureEntry } from './types';
-import { fail, FailureType } from '../lib/fail';
+import { invalidInput } from '../lib/failure-types';
 
 export const alerting: ProcedureEntry<AlertingDrillInput> = {
   name: 'alerting',
@@ -8,9 +8,9 @@ export const alerting: ProcedureEntry<AlertingDrillInput> = {
   workflowType: 'alertingDrillWorkflow',
   summary: 'post a labelled DR_DRILL_TEST alert through the real routing tree and prove it, and its resolution, reach the on-call receiver within the SLO (docs/runbooks/quarterly-drill.md#alerting)',
   input(config) {
-    if (!config.alertmanager) throw fail(FailureType.InvalidInput, 'alertmanager.url: the alerting drill posts its test alert there; add `alertmanager: {url: http://alertmanager:9093}` to the config');
+    if (!config.alertmanager) throw invalidInput('alertmanager.url: the alerting drill posts its test alert there; add `alertmanager: {url: http://alertmanager:9093}` to the config');
     if (!config.alertingDrill) {
-      throw fail(FailureType.InvalidInput, 'the config has no alertingDrill section: add alertingDrill.deliveryProbe.url (how the drill sees the notification arrive; docs/runbooks/quarterly-drill.md#delivery-probe)');
+      throw invalidInput('the config has no alertingDrill section: add alertingDrill.deliveryProbe.url (how the drill sees the notification arrive; docs/runbooks/quarterly-drill.md#delivery-probe)');
     }
     const a = config.alertingDrill;
     return { labels: a.labels, sloSeconds: a.sloSeconds, resolvedSloSeconds: a.resolvedSloSeconds };

@@ -3,18 +3,18 @@ import type { SecdrConfig } from '../lib/config/schema';
 import type { QuarterlyDrillInput, QuarterlyDrillReport } from '../workflows/quarterly-drill';
 import { quarterlyMember } from './quarterly-members';
 import { idStamp, type ProcedureEntry } from './types';
-import { fail, FailureType } from '../lib/fail';
+import { invalidInput } from '../lib/failure-types';
 
 /** Each configured drill's own input, built by its registry entry, as the quarterly drill's children get it. */
 function childInputs(config: SecdrConfig): QuarterlyDrillInput['drills'] {
   const q = config.quarterlyDrill ?? quarterlyDrillDefaults;
   return q.drills.map((name, i) => {
     const entry = quarterlyMember(name);
-    if (!entry) throw fail(FailureType.InvalidInput, `quarterlyDrill.drills[${i}]: "${name}" is not a drill the quarterly drill can run (vault-restore, log-failover, ca-outage, alerting); remove it from the list`);
+    if (!entry) throw invalidInput(`quarterlyDrill.drills[${i}]: "${name}" is not a drill the quarterly drill can run (vault-restore, log-failover, ca-outage, alerting); remove it from the list`);
     try {
       return { name, workflowType: entry.workflowType, input: entry.input(config, {}) };
     } catch (err) {
-      throw fail(FailureType.InvalidInput, `quarterlyDrill.drills[${i}] (${name}): ${(err as Error).message}; or leave ${name} out of quarterlyDrill.drills`);
+      throw invalidInput(`quarterlyDrill.drills[${i}] (${name}): ${(err as Error).message}; or leave ${name} out of quarterlyDrill.drills`);
     }
   });
 }

@@ -1,7 +1,7 @@
 import type { RestoreReport } from '../lib/reports/restore';
 import type { RestoreInput } from '../workflows/vault-restore';
 import { idStamp, type ProcedureEntry } from './types';
-import { fail, FailureType } from '../lib/fail';
+import { invalidInput } from '../lib/failure-types';
 
 export const vaultRestore: ProcedureEntry<RestoreInput> = {
   name: 'vault-restore',
@@ -17,19 +17,19 @@ export const vaultRestore: ProcedureEntry<RestoreInput> = {
   input(config, opts) {
     const cluster = (opts.cluster as string | undefined) ?? config.clusters[0].name;
     if (!config.clusters.some((c) => c.name === cluster)) {
-      throw fail(FailureType.InvalidInput, `--cluster ${cluster}: no such cluster in the config (configured: ${config.clusters.map((c) => c.name).join(', ')})`);
+      throw invalidInput(`--cluster ${cluster}: no such cluster in the config (configured: ${config.clusters.map((c) => c.name).join(', ')})`);
     }
     const wanted = (opts.target as string | undefined) ?? config.restore.testTarget;
-    if (!wanted) throw fail(FailureType.InvalidInput, '--target: name a restore target from restore.targets (or set restore.testTarget in the config)');
+    if (!wanted) throw invalidInput('--target: name a restore target from restore.targets (or set restore.testTarget in the config)');
     const target = config.restore.targets.find((t) => t.name === wanted || t.address.replace(/\/$/, '') === wanted.replace(/\/$/, ''));
     if (!target) {
-      throw fail(FailureType.InvalidInput,
+      throw invalidInput(
         `--target ${wanted}: not a configured restore target (name or address); configured: ${config.restore.targets.map((t) => `${t.name} (${t.address})`).join(', ') || 'none'}`,
       );
     }
     const storage = (opts.storage as string | undefined) ?? config.storage[0].name;
     if (!config.storage.some((s) => s.name === storage)) {
-      throw fail(FailureType.InvalidInput, `--storage ${storage}: no such storage in the config (configured: ${config.storage.map((s) => s.name).join(', ')})`);
+      throw invalidInput(`--storage ${storage}: no such storage in the config (configured: ${config.storage.map((s) => s.name).join(', ')})`);
     }
     return {
       cluster,

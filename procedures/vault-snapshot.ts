@@ -1,6 +1,6 @@
 import type { SnapshotInput, SnapshotResult } from '../workflows/vault-snapshot';
 import { idStamp, type ProcedureEntry } from './types';
-import { fail, FailureType } from '../lib/fail';
+import { invalidInput } from '../lib/failure-types';
 
 export const vaultSnapshot: ProcedureEntry<SnapshotInput> = {
   name: 'vault-snapshot',
@@ -10,7 +10,7 @@ export const vaultSnapshot: ProcedureEntry<SnapshotInput> = {
   input(config, opts) {
     const cluster = (opts.cluster as string | undefined) ?? config.clusters[0].name;
     if (!config.clusters.some((c) => c.name === cluster)) {
-      throw fail(FailureType.InvalidInput, `--cluster ${cluster}: no such cluster in the config (configured: ${config.clusters.map((c) => c.name).join(', ')})`);
+      throw invalidInput(`--cluster ${cluster}: no such cluster in the config (configured: ${config.clusters.map((c) => c.name).join(', ')})`);
     }
     return { cluster, storages: config.storage.map((s) => s.name) };
   },

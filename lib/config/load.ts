@@ -3,7 +3,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { noteSecret } from '../secret-registry';
 import { configSchema, type SecdrConfig, type SecretRef } from './schema';
-import { fail, FailureType } from '../fail';
+import { invalidInput } from '../failure-types';
 
 /** A configuration problem: names the file and every field at fault, with the fix. */
 export class ConfigError extends Error {
@@ -59,7 +59,7 @@ export function loadConfig(file: string): SecdrConfig {
 export function readSecret(ref: SecretRef, what: string): string {
   if (ref.env) {
     const value = process.env[ref.env];
-    if (!value) throw fail(FailureType.InvalidInput, `${what}: environment variable ${ref.env} is not set; export it in the worker's environment`);
+    if (!value) throw invalidInput(`${what}: environment variable ${ref.env} is not set; export it in the worker's environment`);
     noteSecret(value, what);
     return value.trim();
   }
@@ -68,6 +68,6 @@ export function readSecret(ref: SecretRef, what: string): string {
     noteSecret(value, what);
     return value;
   } catch (err) {
-    throw fail(FailureType.InvalidInput, `${what}: cannot read ${ref.file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); check the path and permissions`);
+    throw invalidInput(`${what}: cannot read ${ref.file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); check the path and permissions`);
   }
 }

@@ -90,7 +90,7 @@ async function call(ca: CaConfig, path: string, timeoutMs: number, init: Request
   }
   if (!res.ok) {
     const errors = (body as { errors?: unknown[] }).errors;
-    throw new Error(`CA ${ca.address}: ${path} answered ${res.status}: ${JSON.stringify(errors ?? body).slice(0, 300)}`);
+    throw fail(FailureType.CaRequestFailed, `CA ${ca.address}: ${path} answered ${res.status}: ${JSON.stringify(errors ?? body).slice(0, 300)}`);
   }
   return body;
 }

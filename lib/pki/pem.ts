@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { invalidInput } from '../failure-types';
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
@@ -17,10 +18,10 @@ export function readBundle(file: string, field: string): X509Certificate[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`${field} ${file}: cannot read the trust-store bundle (${(err as NodeJS.ErrnoException).code ?? String(err)}); fix the path`);
+    throw invalidInput(`${field} ${file}: cannot read the trust-store bundle (${(err as NodeJS.ErrnoException).code ?? String(err)}); fix the path`);
   }
   const certs = parsePemCertificates(text);
-  if (certs.length === 0) throw new Error(`${field} ${file}: no PEM certificate in the bundle; put the CA root certificate(s) there`);
+  if (certs.length === 0) throw invalidInput(`${field} ${file}: no PEM certificate in the bundle; put the CA root certificate(s) there`);
   return certs;
 }
 

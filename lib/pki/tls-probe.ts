@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { connect, type PeerCertificate, type DetailedPeerCertificate } from 'node:tls';
+import { invalidInput } from '../failure-types';
 
 export type TlsProbeResult =
   | { ok: true; chain: X509Certificate[] }
@@ -40,7 +41,7 @@ export function probeTls(address: string, serverName: string | undefined, timeou
 
 export function splitHostPort(address: string): { host: string; port: number } {
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address);
-  if (!m) throw new Error(`"${address}" is not host:port`);
+  if (!m) throw invalidInput(`"${address}" is not host:port; write it as host:port, e.g. vault.example.com:443`);
   return { host: m[1], port: Number(m[2]) };
 }
 

@@ -5,6 +5,7 @@ import { rm } from 'node:fs/promises';
 import { commit, DIR_MODE, FILE_MODE, fsyncPath } from '../storage/files';
 import { removeDescribed } from '../storage/integrity';
 import type { SnapshotSink } from './one-pass';
+import { FailureType, TypedError } from '../failure-types';
 
 /**
  * The staging copy of a snapshot, written in the same pass as the uploads (only when local
@@ -45,7 +46,7 @@ export class LocalCopy implements SnapshotSink {
   }
 
   private failure(err: Error): Error {
-    return new Error(`local copy ${this.tmp}: ${err.message}; check the staging directory (space, permissions)`, {
+    return new TypedError(FailureType.StorageRequestFailed, `local copy ${this.tmp}: ${err.message}; check the staging directory (space, permissions)`, {
       cause: err,
     });
   }

@@ -8,6 +8,7 @@ import { SnapshotCorruptError } from './corrupt';
 import type { SnapshotInspection } from './inspection';
 import { LocalCopy } from './local-copy';
 import { OnePassError, streamThroughVerifier, type SnapshotSink } from './one-pass';
+import { TypedError } from '../failure-types';
 
 export interface TakeAndStoreOptions {
   /** The active node. */
@@ -115,7 +116,7 @@ export async function takeAndStore(o: TakeAndStoreOptions): Promise<StoredSnapsh
   if (failed.length > 0) {
     const cleanup = copy ? await copy.abort() : undefined;
     if (failed.length === 1 && !cleanup) throw failed[0].err;
-    throw new Error(`${failed.map((f) => f.err.message).join(' | ')}${cleanup ? `; ${cleanup}` : ''}`, {
+    throw new TypedError(FailureType.StorageRequestFailed, `${failed.map((f) => f.err.message).join(' | ')}${cleanup ? `; ${cleanup}` : ''}`, {
       cause: failed[0].err,
     });
   }
@@ -148,7 +149,7 @@ function passFailure(err: unknown, o: TakeAndStoreOptions): Error {
       `snapshot ${o.fileName}: stream from ${o.address} broke after ${err.bytes} bytes (${(err.cause as Error)?.message})${cleanup}; nothing was stored or cataloged; retrying`,
     );
   }
-  return new Error(`snapshot ${o.fileName}: ${err.message}; nothing was cataloged; retrying`, { cause: err.cause });
+  return new TypedError(FailureType.StorageRequestFailed, `snapshot ${o.fileName}: ${err.message}; nothing was cataloged; retrying`, { cause: err.cause });
 }
 
 function safeJson(text: string): { errors?: string[] } {

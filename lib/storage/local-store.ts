@@ -10,6 +10,7 @@ import { differences, downloadMismatch, notFound, removeDescribed, uploadMismatc
 import { catalogPrefix, checkClusterName, keyOfCatalogEntry, resolveKey, resolveMetaKey, type ResolvedKey } from './layout';
 import { putFile } from './put-file';
 import type { PutResult, SnapshotMeta, SnapshotStore, SnapshotTarget, StoreOptions, StreamingPut } from './types';
+import { FailureType, TypedError } from '../failure-types';
 
 type LocalStorageConfig = Extract<StorageConfig, { type: 'local' }>;
 
@@ -189,6 +190,6 @@ class LocalPut implements StreamingPut {
   }
 
   private failure(err: Error, cleanup?: string): Error {
-    return new Error(`storage ${this.store}: writing ${this.tmp} failed: ${err.message}${cleanup ? `; ${cleanup}` : ''}; check the disk (space, permissions), then retry`, { cause: err });
+    return new TypedError(FailureType.StorageRequestFailed, `storage ${this.store}: writing ${this.tmp} failed: ${err.message}${cleanup ? `; ${cleanup}` : ''}; check the disk (space, permissions), then retry`, { cause: err });
   }
 }

@@ -22,6 +22,7 @@ import { describeUnreachable } from '../vault/network-error';
 import { putFile } from './put-file';
 import { MultipartWriter } from './s3-multipart';
 import type { PutResult, SnapshotMeta, SnapshotStore, SnapshotTarget, StoreOptions, StreamingPut } from './types';
+import { TypedError } from '../failure-types';
 
 /** Default multipart part size in bytes (8 MiB; chosen by measurement, docs/benchmarks.md). */
 export const PART_SIZE = 8 * 1024 * 1024;
@@ -189,7 +190,7 @@ export class S3SnapshotStore implements SnapshotStore {
       notFound(this.name, r.key, `the catalog lists it but ${location} is missing`),
     );
     const body = res.Body as Readable | undefined;
-    if (!body) throw new Error(`storage ${this.name}: download of ${location} returned no body; retry`);
+    if (!body) throw new TypedError(FailureType.StorageRequestFailed, `storage ${this.name}: download of ${location} returned no body; retry`);
     if (res.ContentLength !== undefined && res.ContentLength !== meta.bytes) {
       body.destroy();
       throw downloadMismatch(this.name, r.key, location, [`size ${res.ContentLength} bytes, expected ${meta.bytes}`]);
@@ -297,7 +298,8 @@ export class S3SnapshotStore implements SnapshotStore {
     }
     const e = err as Error & { $metadata?: { httpStatusCode?: number } };
     const status = e.$metadata?.httpStatusCode ? ` (HTTP ${e.$metadata.httpStatusCode})` : '';
-    return new Error(
+    return new TypedError(
+      FailureType.StorageRequestFailed,
       `storage ${this.name}: ${what} ${this.location(key)} failed: ${e.name ?? 'Error'}: ${e.message}${status}${cleanup ? `; ${cleanup}` : ''}; check the bucket, region, endpoint and the worker's AWS credentials, then retry`,
       { cause: err },
     );

@@ -44,7 +44,7 @@ export function vaultFailure(err: unknown, what: string, path: string, policyHin
     const why = describeUnreachable(err, address ?? path);
     return fail(FailureType.VaultUnreachable, `${what}: ${why.message}`, { path, unreachable: why.kind, code: why.code });
   }
-  return new Error(`${what}: ${path} answered ${status}: ${detail}`);
+  return fail(FailureType.VaultRequestFailed, `${what}: ${path} answered ${status}: ${detail}`, { path, status });
 }
 
 /** Logs in with the configured method; the token stays in the calling activity. */

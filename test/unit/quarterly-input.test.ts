@@ -27,7 +27,7 @@ describe('quarterly drill input from the config', () => {
 
   it('names the drill and the config field when a drill cannot be configured, and how to leave it out', () => {
     const cfg = testConfig(tmp.dir, alerting);
-    assert.throws(() => quarterly.input(cfg, {}), /^Error: quarterlyDrill\.drills\[0\] \(vault-restore\): --target: name a restore target .*; or leave vault-restore out of quarterlyDrill\.drills$/);
+    assert.throws(() => quarterly.input(cfg, {}), /^InvalidInput: quarterlyDrill\.drills\[0\] \(vault-restore\): --target: name a restore target .*; or leave vault-restore out of quarterlyDrill\.drills$/);
   });
 
   it('refuses an unknown drill name in the config, naming the field', () => {

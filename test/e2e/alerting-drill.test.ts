@@ -2,21 +2,19 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { SecdrConfig } from '../../lib/config/schema';
 import { startAlertmanager, type HttpServer } from '../../dev-stack/prometheus';
 import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal';
 import { waitFor } from '../../dev-stack/wait';
 import { drillLastSuccess } from '../../lib/metrics';
 import type { ProcedureReport } from '../../lib/reports/types';
-import { dataConverterFor } from '../../lib/temporal/connect';
-import { createWorker } from '../../workers/worker';
 import { statusQuery } from '../../workflows/frame';
 import { alertingDrillWorkflow, type AlertingDrillReport } from '../../workflows/alerting-drill';
 import { testConfig } from '../harness/config';
 import { startRecordingReceivers, writeDeployedAlertmanagerConfig, type RecordingReceivers } from '../../dev-stack/recording-receivers';
+import { startInProcessWorker, type InProcessWorker } from '../harness/in-process-worker';
 import { tempDir } from '../harness/temp';
 
 /**
@@ -31,10 +29,7 @@ describe('alerting drill end to end (Temporal dev server, worker, Alertmanager, 
   let temporal: TemporalDevServer | undefined;
   let am: HttpServer | undefined;
   let rx: RecordingReceivers | undefined;
-  let nativeConnection: NativeConnection | undefined;
-  let connection: Connection | undefined;
-  let worker: Worker | undefined;
-  let running: Promise<void> | undefined;
+  let worker: InProcessWorker | undefined;
   let client: Client;
   let config: SecdrConfig;
   const taskQueue = `alerting-drill-${randomUUID()}`;
@@ -50,18 +45,12 @@ describe('alerting drill end to end (Temporal dev server, worker, Alertmanager, 
       reportsDir: join(tmp.dir, 'reports'),
     });
     temporal = await startTemporalDevServer({ dir: join(tmp.dir, 'temporal') });
-    nativeConnection = await NativeConnection.connect({ address: temporal.address });
-    worker = await createWorker({ config, connection: nativeConnection, namespace: temporal.namespace, taskQueue });
-    running = worker.run();
-    connection = await Connection.connect({ address: temporal.address });
-    client = new Client({ connection, namespace: temporal.namespace, dataConverter: dataConverterFor(config) });
+    worker = await startInProcessWorker(temporal, config, taskQueue);
+    client = worker.client;
   });
 
   after(async () => {
-    if (worker && worker.getState() === 'RUNNING') worker.shutdown();
-    await running?.catch(() => undefined);
-    await connection?.close();
-    await nativeConnection?.close();
+    await worker?.close();
     await temporal?.process.stop();
     await am?.process.stop();
     await rx?.close();

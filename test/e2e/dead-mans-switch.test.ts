@@ -2,20 +2,18 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import type { EmergencyPage } from '../../activities/emergency-webhook';
 import type { SecdrConfig } from '../../lib/config/schema';
 import type { HttpServer } from '../../dev-stack/prometheus';
 import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal';
 import { httpAnswers, waitFor } from '../../dev-stack/wait';
-import { dataConverterFor } from '../../lib/temporal/connect';
 import type { WebhookServer } from '../../lib/webhook-server';
-import { createWorker } from '../../workers/worker';
 import { deadMansSwitchStatusQuery } from '../../workflows/dead-mans-switch';
 import { startWatchdogReceiver } from '../../scripts/commands/webhook';
 import { deployDir, startAlertmanagerFromDeploy, startPrometheusWith, startSink } from '../harness/alerting';
 import { testConfig } from '../harness/config';
+import { startInProcessWorker, type InProcessWorker } from '../harness/in-process-worker';
 import { tempDir } from '../harness/temp';
 
 /**
@@ -39,10 +37,7 @@ describe("dead man's switch end to end (real Prometheus, Alertmanager, Temporal,
   let prometheus: HttpServer | undefined;
   let webhook: WebhookServer | undefined;
   let sink: Awaited<ReturnType<typeof startSink>> | undefined;
-  let nativeConnection: NativeConnection | undefined;
-  let connection: Connection | undefined;
-  let worker: Worker | undefined;
-  let running: Promise<void> | undefined;
+  let worker: InProcessWorker | undefined;
   let client: Client;
   let config: SecdrConfig;
 
@@ -64,11 +59,8 @@ describe("dead man's switch end to end (real Prometheus, Alertmanager, Temporal,
     const taskQueue = `dms-e2e-${randomUUID()}`;
 
     temporal = await startTemporalDevServer({ dir: join(tmp.dir, 'temporal') });
-    nativeConnection = await NativeConnection.connect({ address: temporal.address });
-    worker = await createWorker({ config, connection: nativeConnection, namespace: temporal.namespace, taskQueue });
-    running = worker.run();
-    connection = await Connection.connect({ address: temporal.address });
-    client = new Client({ connection, namespace: temporal.namespace, dataConverter: dataConverterFor(config) });
+    worker = await startInProcessWorker(temporal, config, taskQueue);
+    client = worker.client;
     webhook = await startWatchdogReceiver(client, config, { taskQueue });
 
     alertmanager = await startAlertmanagerFromDeploy(
@@ -87,10 +79,7 @@ describe("dead man's switch end to end (real Prometheus, Alertmanager, Temporal,
     await prometheus?.process.stop();
     await alertmanager?.process.stop();
     await webhook?.close();
-    if (worker && worker.getState() === 'RUNNING') worker.shutdown();
-    await running?.catch(() => undefined);
-    await connection?.close();
-    await nativeConnection?.close();
+    await worker?.close();
     await temporal?.process.stop();
     await sink?.close();
     tmp.cleanup();

@@ -1,8 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { startOpenBao, writeStaticSealKey, type OpenBaoNode } from '../../dev-stack/openbao';
 import { initNode } from '../../dev-stack/openbao-setup';
 import { binaries } from '../../dev-stack/paths';
@@ -11,12 +10,11 @@ import { seedSourceCluster, type SeededCredentials } from '../../dev-stack/vault
 import { parseConfig } from '../../lib/config/load';
 import type { SecdrConfig } from '../../lib/config/schema';
 import type { RestoreReport } from '../../lib/reports/restore';
-import { dataConverterFor } from '../../lib/temporal/connect';
 import { vaultRestore } from '../../procedures/vault-restore';
 import { vaultSnapshot } from '../../procedures/vault-snapshot';
-import { createWorker } from '../../workers/worker';
 import { vaultRestoreWorkflow, vaultSnapshotWorkflow } from '../../workflows';
 import type { SnapshotResult } from '../../workflows/vault-snapshot';
+import { startInProcessWorker } from './in-process-worker';
 
 /** An AppRole credential reference to the role-id and secret-id files `seedSourceCluster` wrote. */
 export const approle = (c: { roleIdFile: string; secretIdFile: string }) => ({ method: 'approle', roleId: { file: c.roleIdFile }, secretId: { file: c.secretIdFile } });
@@ -117,10 +115,7 @@ export interface RestoreRig {
  */
 export async function startRestoreWorker(temporalAddress: string, config: SecdrConfig): Promise<RestoreRig> {
   const taskQueue = config.temporal.taskQueue;
-  const native = await NativeConnection.connect({ address: temporalAddress });
-  const worker = await createWorker({ config, connection: native, namespace: 'default' });
-  const running = worker.run();
-  const client = new Client({ connection: await Connection.connect({ address: temporalAddress }), dataConverter: dataConverterFor(config) });
+  const { client, close } = await startInProcessWorker({ address: temporalAddress }, config);
   return {
     client,
     snapshot: ({ cluster = 'src', storages }: { cluster?: string; storages?: string[] } = {}) =>
@@ -135,11 +130,6 @@ export async function startRestoreWorker(temporalAddress: string, config: SecdrC
         workflowId: `restore-${target}-${randomUUID()}`,
         args: [{ ...vaultRestore.input(config, { cluster: 'src', target, storage: opts.storage }), pollSeconds: 1, ...opts.over }],
       }),
-    async close() {
-      worker.shutdown();
-      await running.catch(() => undefined);
-      await native.close().catch(() => undefined);
-      await client.connection.close().catch(() => undefined);
-    },
+    close,
   };
 }

@@ -33,6 +33,8 @@ export const FailureType = {
   StorageUnreachable: 'StorageUnreachable',
   /** A storage call failed (an S3 error answer, a local disk write): retryable; the message names the storage and the fix. */
   StorageRequestFailed: 'StorageRequestFailed',
+  /** A stored drill report is missing, or its SHA-256 is not the catalog's: the evidence changed after the drill wrote it. */
+  EvidenceInvalid: 'EvidenceInvalid',
   /** A retention run would delete the newest verified snapshot or everything. */
   RetentionRefused: 'RetentionRefused',
   /** A restored cluster's data failed a check (canary, dynamic credentials). */

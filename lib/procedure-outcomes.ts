@@ -1,5 +1,6 @@
 import type { StorageConfig } from './config/schema';
 import { createRecordStore, type RecordStore } from './storage/records';
+import { FailureType, TypedError } from './failure-types';
 
 /**
  * The last success of each procedure, kept in the snapshot storage (records/last-success/…)
@@ -34,7 +35,7 @@ export async function saveLastSuccess(storages: StorageConfig[], rec: LastSucces
       failed.push(`storage ${s.name}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  if (failed.length === storages.length) throw new Error(`the last success of ${rec.procedure} was written to no storage (${failed.join('; ')})`);
+  if (failed.length === storages.length) throw new TypedError(FailureType.StorageRequestFailed, `the last success of ${rec.procedure} was written to no storage (${failed.join('; ')})`);
   return failed;
 }
 

@@ -1,5 +1,6 @@
 import type { CaOutageDetails, CaOutageInput } from '../workflows/ca-outage';
 import { idStamp, type ProcedureEntry } from './types';
+import { invalidInput } from '../lib/failure-types';
 
 export const caOutage: ProcedureEntry<CaOutageInput> = {
   name: 'ca-outage',
@@ -10,16 +11,16 @@ export const caOutage: ProcedureEntry<CaOutageInput> = {
   input(config, opts) {
     const c = config.caOutage;
     if (!c) {
-      throw new Error('the config has no caOutage section: add ca, endpoints and trustStores (see examples/secdr.yaml and docs/runbooks/ca-outage.md)');
+      throw invalidInput('the config has no caOutage section: add ca, endpoints and trustStores (see examples/secdr.yaml and docs/runbooks/ca-outage.md)');
     }
     if (!config.components.some((x) => x.name === c.ca.component)) {
       const known = config.components.map((x) => x.name).join(', ') || '(none)';
-      throw new Error(`caOutage.ca.component: no component named "${c.ca.component}" (configured: ${known}); add it under components: with its platform (how secdr stops and starts the CA)`);
+      throw invalidInput(`caOutage.ca.component: no component named "${c.ca.component}" (configured: ${known}); add it under components: with its platform (how secdr stops and starts the CA)`);
     }
     let hold = c.holdSeconds;
     if (opts.holdSeconds !== undefined) {
       hold = Number(opts.holdSeconds);
-      if (!Number.isInteger(hold) || hold < 0) throw new Error(`--hold-seconds ${String(opts.holdSeconds)}: give a whole number of seconds, 0 or more`);
+      if (!Number.isInteger(hold) || hold < 0) throw invalidInput(`--hold-seconds ${String(opts.holdSeconds)}: give a whole number of seconds, 0 or more`);
     }
     return {
       caComponent: c.ca.component,

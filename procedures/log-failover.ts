@@ -1,5 +1,6 @@
 import type { LogFailoverDetails, LogFailoverInput, LogFailoverVariant } from '../workflows/log-failover';
 import { idStamp, type ProcedureEntry } from './types';
+import { invalidInput } from '../lib/failure-types';
 
 const VARIANTS: LogFailoverVariant[] = ['primary-down', 'both-down', 'dry-run'];
 
@@ -19,16 +20,16 @@ export const logFailover: ProcedureEntry<LogFailoverInput> = {
   input(config, opts) {
     const lp = config.logPipeline;
     if (!lp) {
-      throw new Error('the config has no logPipeline section: add primary, secondary and canary (see examples/secdr.yaml and docs/runbooks/log-failover.md)');
+      throw invalidInput('the config has no logPipeline section: add primary, secondary and canary (see examples/secdr.yaml and docs/runbooks/log-failover.md)');
     }
     const variant = (opts.variant as string | undefined) ?? 'primary-down';
     if (!VARIANTS.includes(variant as LogFailoverVariant)) {
-      throw new Error(`--variant ${variant}: unknown variant; use one of ${VARIANTS.join(', ')}`);
+      throw invalidInput(`--variant ${variant}: unknown variant; use one of ${VARIANTS.join(', ')}`);
     }
     let outage = lp.outageWindowSeconds;
     if (opts.outageSeconds !== undefined) {
       outage = Number(opts.outageSeconds);
-      if (!Number.isInteger(outage) || outage < 5) throw new Error(`--outage-seconds ${String(opts.outageSeconds)}: give a whole number of seconds, at least 5`);
+      if (!Number.isInteger(outage) || outage < 5) throw invalidInput(`--outage-seconds ${String(opts.outageSeconds)}: give a whole number of seconds, at least 5`);
     }
     return {
       variant: variant as LogFailoverVariant,

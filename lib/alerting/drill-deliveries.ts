@@ -7,6 +7,7 @@
  * Only drill ids, receiver names, statuses and times are kept (never labels or annotations), in
  * memory, bounded.
  */
+import { invalidInput } from '../failure-types';
 
 export interface DrillDelivery {
   receiver: string;
@@ -27,7 +28,7 @@ export function createDrillDeliveryLog(maxEntries = 1000): DrillDeliveryLog {
   const entries: DrillDelivery[] = [];
   return {
     record(receiver, payload) {
-      if (!RECEIVER.test(receiver)) throw new Error(`receiver name "${receiver}" in the path: use letters, digits, ".", "_" or "-"`);
+      if (!RECEIVER.test(receiver)) throw invalidInput(`receiver name "${receiver}" in the path: use letters, digits, ".", "_" or "-"`);
       const receivedAt = new Date().toISOString();
       let n = 0;
       for (const a of payload.alerts) {

@@ -1,4 +1,5 @@
 import { parse } from 'yaml';
+import { invalidInput } from '../failure-types';
 
 /**
  * Alertmanager's routing, as `amtool config routes test` does it, over the config Alertmanager
@@ -57,14 +58,14 @@ export function durationSeconds(d: string): number {
     total += Number(m[1]) * unit[m[2]];
     seen += m[0];
   }
-  if (seen !== d) throw new Error(`"${d}" is not a Prometheus duration like 15s or 1m30s`);
+  if (seen !== d) throw invalidInput(`"${d}" is not a Prometheus duration like 15s or 1m30s`);
   return total;
 }
 
 /** Parses one matcher string (`severity="critical"`, `alertname=~"Vault.*"`, `team!=ops`). */
 export function parseMatcher(s: string): Matcher {
   const m = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$/.exec(s.replace(/^\{|\}$/g, ''));
-  if (!m) throw new Error(`matcher "${s}" is not of the form name="value" (or !=, =~, !~)`);
+  if (!m) throw invalidInput(`matcher "${s}" is not of the form name="value" (or !=, =~, !~)`);
   let value = m[3];
   if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = JSON.parse(value) as string;
   return { name: m[1], op: m[2] as Matcher['op'], value };
@@ -112,7 +113,7 @@ interface Inherited {
  */
 export function resolveRoutes(configYaml: string, labels: Record<string, string>): ResolvedRoute[] {
   const cfg = parse(configYaml) as RawConfig;
-  if (!cfg?.route) throw new Error('the Alertmanager config has no `route`');
+  if (!cfg?.route) throw invalidInput('the Alertmanager config has no `route`');
   const receivers = new Map((cfg.receivers ?? []).map((r) => [r.name, r]));
   const out: ResolvedRoute[] = [];
 

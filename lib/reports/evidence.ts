@@ -10,6 +10,7 @@ import { renderJunitXml } from './junit';
 import { renderMarkdown } from './markdown';
 import { seconds } from './format';
 import type { ProcedureReport } from './types';
+import { FailureType, TypedError } from '../failure-types';
 
 /**
  * Drill evidence kept in the snapshot storage beside the snapshots (RecordStore, same
@@ -68,10 +69,10 @@ export async function loadEvidence(storages: StorageConfig[], workflowId: string
     if (!cat) continue;
     const entry = JSON.parse(cat) as EvidenceEntry;
     const json = await store.read(entry.files.json.path);
-    if (json === undefined) throw new Error(`drill evidence ${workflowId} in storage ${s.name}: catalogued ${entry.files.json.path} is missing`);
+    if (json === undefined) throw new TypedError(FailureType.EvidenceInvalid, `drill evidence ${workflowId} in storage ${s.name}: catalogued ${entry.files.json.path} is missing`);
     const digest = createHash('sha256').update(json).digest('hex');
     if (digest !== entry.files.json.sha256) {
-      throw new Error(`drill evidence ${workflowId} in storage ${s.name}: ${entry.files.json.path} has SHA-256 ${digest}, the catalog recorded ${entry.files.json.sha256}: it changed after the drill wrote it`);
+      throw new TypedError(FailureType.EvidenceInvalid, `drill evidence ${workflowId} in storage ${s.name}: ${entry.files.json.path} has SHA-256 ${digest}, the catalog recorded ${entry.files.json.sha256}: it changed after the drill wrote it`);
     }
     return { entry, report: JSON.parse(json) as ProcedureReport };
   }

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Payload, PayloadCodec } from '@temporalio/common';
+import { invalidInput } from '../failure-types';
 
 interface JsonPayload {
   metadata?: Record<string, string>;
@@ -60,7 +61,7 @@ function route(req: IncomingMessage, token: string): { op?: 'decode' | 'encode';
  * Every request needs the token; browsers are answered only from `allowedOrigin` (CORS).
  */
 export function startCodecServer(opts: CodecServerOptions): Promise<Server> {
-  if (opts.token.length < 16) throw new Error('codec.server.token: use at least 16 random characters (e.g. `openssl rand -base64 32`)');
+  if (opts.token.length < 16) throw invalidInput('codec.server.token: use at least 16 random characters (e.g. `openssl rand -base64 32`)');
   const server = createServer((req, res) => {
     const origin = req.headers.origin;
     if (origin !== undefined && origin !== opts.allowedOrigin) {

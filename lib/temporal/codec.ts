@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { invalidInput } from '../failure-types';
 
 const ENCODING = 'binary/encrypted';
 const KEY_ID = 'encryption-key-id';
@@ -19,9 +20,9 @@ export class AesGcmCodec implements PayloadCodec {
     private readonly currentKeyId: string,
   ) {
     for (const [id, key] of keys) {
-      if (key.length !== 32) throw new Error(`codec key "${id}" must be 32 bytes (got ${key.length}); generate one with \`openssl rand -base64 32\``);
+      if (key.length !== 32) throw invalidInput(`codec key "${id}" must be 32 bytes (got ${key.length}); generate one with \`openssl rand -base64 32\``);
     }
-    if (!keys.has(currentKeyId)) throw new Error(`codec key "${currentKeyId}" is not loaded`);
+    if (!keys.has(currentKeyId)) throw invalidInput(`codec key "${currentKeyId}" is not loaded`);
   }
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
@@ -47,7 +48,7 @@ export class AesGcmCodec implements PayloadCodec {
       if (!encoding || Buffer.from(encoding).toString() !== ENCODING) return payload;
       const keyId = Buffer.from(payload.metadata?.[KEY_ID] ?? []).toString();
       const key = this.keys.get(keyId);
-      if (!key) throw new Error(`payload encrypted with codec key "${keyId}", which this process does not have; add it to codec keys`);
+      if (!key) throw invalidInput(`payload encrypted with codec key "${keyId}", which this process does not have; add it to codec keys`);
       const data = Buffer.from(payload.data ?? []);
       const iv = data.subarray(0, IV_BYTES);
       const tag = data.subarray(data.length - TAG_BYTES);
@@ -67,5 +68,5 @@ export function parseCodecKey(raw: Buffer | string, what: string): Buffer {
   if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex');
   const b64 = Buffer.from(text, 'base64');
   if (b64.length === 32) return b64;
-  throw new Error(`${what}: codec key must be 32 bytes (raw, hex or base64); generate one with \`openssl rand -base64 32\``);
+  throw invalidInput(`${what}: codec key must be 32 bytes (raw, hex or base64); generate one with \`openssl rand -base64 32\``);
 }

@@ -6,6 +6,7 @@ import { readSecret } from '../config/load';
 import type { SecdrConfig } from '../config/schema';
 import { noteCodecKey } from '../secret-registry';
 import { AesGcmCodec, parseCodecKey } from './codec';
+import { invalidInput } from '../failure-types';
 
 /**
  * The codec from the config: encodes with the current key (`codec.keyId`/`codec.key`) and
@@ -15,7 +16,7 @@ import { AesGcmCodec, parseCodecKey } from './codec';
 export function codecFor(config: Pick<SecdrConfig, 'codec'>): AesGcmCodec {
   const keys = new Map<string, Buffer>();
   const load = (keyId: string, ref: Parameters<typeof readSecret>[0], field: string) => {
-    if (keys.has(keyId)) throw new Error(`${field}: codec key id "${keyId}" is used twice; give every key its own id`);
+    if (keys.has(keyId)) throw invalidInput(`${field}: codec key id "${keyId}" is used twice; give every key its own id`);
     const key = parseCodecKey(readSecret(ref, field), field);
     noteCodecKey(keyId, key);
     keys.set(keyId, key);

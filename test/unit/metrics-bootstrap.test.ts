@@ -147,6 +147,9 @@ describe('freshness gauges at worker start-up', () => {
     const config = testConfig(tmp.dir, { clusters: [cluster('boot-five')], storage: [storage], reportsDir: join(tmp.dir, 'no-reports') });
     await saveLastSuccess(config.storage, { procedure: 'vault-restore', cluster: 'boot-five', at: '2026-11-22T04:00:00.000Z', workflowId: 'w1' });
     await saveLastSuccess(config.storage, { procedure: 'log-failover', at: '2026-11-20T10:00:00.000Z', workflowId: 'w2' });
+    // The gauges are process-wide and never lowered: a drill an earlier test ran in this process set them to now.
+    drillLastSuccess.remove({ drill: 'log-failover' });
+    restoreLastVerified.remove({ cluster: 'boot-five' });
     await bootstrapFreshnessGauges(config, { warn: () => undefined, drills: ['log-failover', 'never-run-drill'] });
     assert.equal(await value(restoreLastVerified, { cluster: 'boot-five' }), Date.parse('2026-11-22T04:00:00Z') / 1000);
     assert.equal(await value(drillLastSuccess, { drill: 'log-failover' }), Date.parse('2026-11-20T10:00:00Z') / 1000);

@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { SecdrConfig } from '../lib/config/schema';
 import { fail, FailureType } from '../lib/fail';
 import { componentByName, platformFor, type ComponentState, type StopRecord } from '../lib/platform';
+import { stoppedByThisRun } from '../lib/platform/stop-record';
 import { readCertificate, requestRenewal, type CertificateRef, type CertificateStatus } from '../lib/platform/cert-manager';
 import { cancellationSignal, heartbeat } from './activity-context';
 
@@ -79,15 +80,17 @@ export function createPlatformActivities(config: SecdrConfig) {
           beforeStop: keep,
         }),
       );
-      if (!record.wasStopped) return record;
-      // Kubernetes: replicas wanted before counts, ready or not (a rollout may still have been settling).
-      const hadIt = before && (before.replicas ? before.replicas.desired > 0 : before.running);
-      if (hadIt) return { ...record, wasStopped: false, previousReplicas: before.replicas?.desired ?? record.previousReplicas };
-      return earlier && !earlier.wasStopped ? earlier : record;
+      const ours = stoppedByThisRun(record, before);
+      return ours.wasStopped && earlier && !earlier.wasStopped ? earlier : ours;
     },
-    /** Puts the component back as `record` says (or simply starts it) and waits until it is ready. */
-    async startComponent({ component, record }: { component: string; record?: StopRecord }): Promise<ComponentState> {
-      return withHeartbeat(`starting ${component}`, () => adapter(component).start(record));
+    /**
+     * Puts the component back as `record` says and waits until it is ready. Without a record (the
+     * stop was cancelled or failed before it reported) the way back is `before`, the steady state
+     * the workflow read: a StatefulSet returns to the replica count it had then.
+     */
+    async startComponent({ component, record, before }: { component: string; record?: StopRecord; before?: ComponentState }): Promise<ComponentState> {
+      const way = record ?? (before && { component, adapter: componentByName(config, component).platform.type, stoppedAt: new Date().toISOString(), previousReplicas: before.replicas?.desired });
+      return withHeartbeat(`starting ${component}`, () => adapter(component).start(way));
     },
     async componentStatus({ component }: { component: string }): Promise<ComponentState> {
       return adapter(component).status();

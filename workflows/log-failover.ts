@@ -110,11 +110,9 @@ export async function logFailoverWorkflow(input: LogFailoverInput): Promise<LogF
         message: `the primary log backend (${primary.component}) is not healthy before the drill: ${primary.detail}; the drill proves nothing from here`,
       });
     }
-    const runningBefore: Partial<Record<LogRole, boolean>> = {};
     const stateBefore: Partial<Record<LogRole, ComponentState>> = {};
     for (const role of ['primary', 'secondary'] as const) {
       const state = await p.step(`Check the drill can stop and start the ${role} log backend`, () => platformQuick.componentStatus({ component: component[role] }), (s) => s.detail);
-      runningBefore[role] = state.running;
       stateBefore[role] = state;
     }
     await p.step('Send a steady-state canary and see it in both backends', async () => {
@@ -138,26 +136,19 @@ export async function logFailoverWorkflow(input: LogFailoverInput): Promise<LogF
     const stopped: LogRole[] = input.variant === 'both-down' ? ['primary', 'secondary'] : ['primary'];
     const records: Partial<Record<LogRole, StopRecord>> = {};
     const undos = stopped.map((role) => {
-      // Registered before the stop: a crash between the two still restarts the backend.
-      // Without the stop's record (cancelled or failed mid-stop) the way back is the steady state:
-      // a StatefulSet returns to the replica count it had then, not to "started" with none.
-      const fromSteadyState = (): StopRecord => ({
-        component: component[role],
-        adapter: stateBefore[role]?.replicas ? 'kubernetes' : 'process',
-        stoppedAt: new Date().toISOString(),
-        previousReplicas: stateBefore[role]?.replicas?.desired,
-      });
-      const undo = p.compensate(`Restart the ${role} log backend`, () => platform.startComponent({ component: component[role], record: records[role] ?? fromSteadyState() }));
+      // Registered before the stop: a crash between the two still restarts the backend. Without
+      // the stop's record (cancelled or failed mid-stop) the way back is the steady state.
+      const undo = p.compensate(`Restart the ${role} log backend`, () =>
+        platform.startComponent({ component: component[role], record: records[role], before: stateBefore[role] }),
+      );
       return { role, undo };
     });
     for (const role of stopped) {
       const record = await p.step(`Stop the ${role} log backend`, () => platform.stopComponent({ component: component[role], before: stateBefore[role] }), (r) =>
         r.wasStopped ? `${r.component} was already stopped` : `${r.component} stopped (${r.adapter})`,
       );
-      // It was running at the steady-state check, so "already stopped" means an earlier attempt
-      // of this step stopped it and its worker died before reporting: the drill stopped it, and
-      // the restart must start it (a StopRecord with wasStopped would leave it stopped).
-      records[role] = record.wasStopped && runningBefore[role] ? { ...record, wasStopped: undefined } : record;
+      // A retry after a killed worker finds it stopped; `before` makes the record say the drill stopped it.
+      records[role] = record;
       mark(`${role} stopped`);
     }
     const slo = input.variant === 'primary-down' ? p.slo('first outage canary in the secondary', input.sloSeconds) : undefined;

@@ -9,6 +9,8 @@ import { createWorker } from '../../workers/worker';
 import { logFailoverWorkflow } from '../../workflows';
 import type { LogFailoverDetails, LogFailoverInput, LogFailoverReport } from '../../workflows/log-failover';
 import { timeSkippingSuite } from '../harness/time-skipping-suite';
+import type { ComponentState } from '../../lib/platform';
+import { stoppedByThisRun } from '../../lib/platform/stop-record';
 
 type Role = 'primary' | 'secondary';
 const COMPONENT: Record<Role, string> = { primary: 'logs-primary', secondary: 'logs-secondary' };
@@ -149,10 +151,11 @@ describe('logFailoverWorkflow (time-skipping; pipeline and platform activities s
     const records: unknown[] = [];
     const activities = {
       ...p.activities,
-      async stopComponent({ component }: { component: string }) {
+      async stopComponent({ component, before }: { component: string; before?: ComponentState }) {
         await p.activities.stopComponent({ component });
-        // What the process adapter answers to the retry: it finds nothing running.
-        return { component, adapter: 'process', stoppedAt: new Date().toISOString(), wasStopped: true };
+        // What the process adapter answers to the retry (it finds nothing running), through the
+        // activity's own rule with the steady state the workflow passes.
+        return stoppedByThisRun({ component, adapter: 'process', stoppedAt: new Date().toISOString(), wasStopped: true }, before);
       },
       async startComponent(input: { component: string; record?: { wasStopped?: boolean } }) {
         records.push(input.record);

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { KubernetesStack } from './kubernetes';
 import { waitFor } from './wait';
 
@@ -30,13 +29,4 @@ export async function createWorkload(k8s: KubernetesStack, kind: 'StatefulSet' |
   }, { timeoutMs: 60_000, intervalMs: 250 });
 }
 
-/** True while `pid` runs (a zombie does not count). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
+export { processAlive } from './supervisor';

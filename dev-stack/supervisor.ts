@@ -136,3 +136,14 @@ export function stopAllOnExit(): void {
     });
   }
 }
+
+/** True while `pid` runs (a zombie does not count). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}

@@ -5,7 +5,7 @@ const GROUP = 'cert-manager.io';
 const VERSION = 'v1';
 const PLURAL = 'certificates';
 
-interface Condition {
+export interface Condition {
   type: string;
   status: string;
   reason?: string;

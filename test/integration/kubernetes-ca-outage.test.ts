@@ -17,17 +17,11 @@ import { createWorker } from '../../workers/worker';
 import { caOutageWorkflow, type CaOutageReport } from '../../workflows/ca-outage';
 import { testConfig } from '../harness/config';
 import { tempDir } from '../harness/temp';
+import type { Condition } from '../../lib/platform/cert-manager';
 
 const NS = 'apps';
 const CERTS = `/apis/cert-manager.io/v1/namespaces/${NS}/certificates`;
 
-interface Condition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
-}
 interface Crt {
   metadata: { name: string };
   spec: { dnsNames?: string[] };

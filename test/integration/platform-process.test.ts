@@ -9,6 +9,7 @@ import { freePort } from '../../dev-stack/ports';
 import { componentByName, platformFor } from '../../lib/platform';
 import { ProcessAdapter } from '../../lib/platform/process';
 import { tempDir } from '../harness/temp';
+import { processAlive } from '../../dev-stack/supervisor';
 
 // A real HTTP server; with "with-child" it also forks a long-lived child (the group must die with it),
 // with "ignore-term" it shrugs off SIGTERM (the adapter must SIGKILL it after the grace period).
@@ -21,15 +22,6 @@ if (mode === 'ignore-term') process.on('SIGTERM', () => console.log('ignoring SI
 http.createServer((_q, r) => r.end('ok')).listen(Number(port), '127.0.0.1', () => console.log('listening ' + port));
 `;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /** Live processes whose command line mentions `text`. */
 function processesMentioning(text: string): string[] {
@@ -38,7 +30,7 @@ function processesMentioning(text: string): string[] {
     .flatMap((pid) => {
       try {
         const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-        return cmd.includes(text) && alive(Number(pid)) ? [`${pid} ${cmd}`] : [];
+        return cmd.includes(text) && processAlive(Number(pid)) ? [`${pid} ${cmd}`] : [];
       } catch {
         return [];
       }
@@ -97,7 +89,7 @@ describe('process platform adapter (real child processes)', () => {
     assert.equal(state.running, true);
     assert.match(state.detail, /^process web: pid \d+, ready$/);
     const pid = Number(readFileSync(join(tmp.dir, 'web.pid'), 'utf8'));
-    assert.ok(alive(pid));
+    assert.ok(processAlive(pid));
     assert.equal(await answers(c.url), true);
     assert.match(readFileSync(join(tmp.dir, 'logs', 'web.log'), 'utf8'), /secdr starts web: .*\n(.|\n)*listening \d+/);
     await platformFor(c).stop();
@@ -109,12 +101,12 @@ describe('process platform adapter (real child processes)', () => {
     await adapter.start();
     const pid = Number(readFileSync(join(tmp.dir, 'forking.pid'), 'utf8'));
     const childPid = Number(/child (\d+)/.exec(readFileSync(join(tmp.dir, 'logs', 'forking.log'), 'utf8'))?.[1]);
-    assert.ok(alive(childPid), 'the forked child runs before stop');
+    assert.ok(processAlive(childPid), 'the forked child runs before stop');
 
     const record = await adapter.stop();
     assert.deepEqual({ ...record, stoppedAt: 'x' }, { component: 'forking', adapter: 'process', stoppedAt: 'x' });
-    assert.equal(alive(pid), false);
-    assert.equal(alive(childPid), false, 'the forked child died with its group');
+    assert.equal(processAlive(pid), false);
+    assert.equal(processAlive(childPid), false, 'the forked child died with its group');
     assert.equal(existsSync(join(tmp.dir, 'forking.pid')), false);
     assert.equal(await answers(c.url), false);
     const state = await adapter.status();
@@ -177,7 +169,7 @@ describe('process platform adapter (real child processes)', () => {
     await adapter.start();
     const pid = Number(readFileSync(join(tmp.dir, 'stubborn.pid'), 'utf8'));
     await adapter.stop();
-    assert.equal(alive(pid), false);
+    assert.equal(processAlive(pid), false);
     assert.match(readFileSync(join(tmp.dir, 'logs', 'stubborn.log'), 'utf8'), /ignoring SIGTERM(.|\n)*$/);
   });
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ComponentConfig } from '../config/components';
 import { fail, FailureType } from '../fail';
@@ -9,6 +9,34 @@ import type { AdapterOptions } from './options';
 import { readyUrlAnswers } from './ready-url';
 
 type ProcessPlatform = Extract<ComponentConfig['platform'], { type: 'process' }>;
+
+/**
+ * Run by /bin/sh as the component's first instruction: write its own pid to the pid file ($0),
+ * then become the component (exec keeps the pid). The worker writes the same pid after spawn,
+ * but a worker SIGKILLed between the fork and that write would leave a component no pid file
+ * names: a replacement worker then starts a second one, the stray answers its readiness check,
+ * and a later stop kills the wrong process while the stray keeps serving. The CA crash test hit
+ * exactly that when a worker died during startComponent.
+ */
+const RECORD_OWN_PID = 'echo $$ > "$0.tmp" && mv "$0.tmp" "$0" && exec "$@"';
+
+/** Whether `command` names an executable file, as exec would find it (PATH for a bare name). */
+function findsExecutable(command: string, cwd: string | undefined, path: string): boolean {
+  const candidates = command.includes('/')
+    ? [resolve(cwd ?? '.', command)]
+    : path
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, command));
+  return candidates.some((c) => {
+    try {
+      accessSync(c, constants.X_OK);
+      return statSync(c).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
 
 /** Options of the process adapter beyond the common ones. */
 export interface ProcessAdapterOptions extends AdapterOptions {
@@ -70,29 +98,34 @@ export class ProcessAdapter implements PlatformAdapter {
     const log = openSync(this.cfg.logFile, 'a');
     try {
       writeFileSync(log, `\n--- ${new Date().toISOString()} secdr starts ${this.name}: ${JSON.stringify(this.cfg.command)}\n`);
+      const env = { ...process.env, ...this.cfg.env };
+      // Checked here because the shell below would start even when the command cannot.
+      if (!findsExecutable(command, this.cfg.cwd, env.PATH ?? '')) throw this.cannotStart(command);
       // Detached, own group, output straight to the file and unref'd: it must outlive this worker.
-      const child = spawn(command, args, {
+      const child = spawn('/bin/sh', ['-c', RECORD_OWN_PID, resolve(this.cfg.pidFile), command, ...args], {
         cwd: this.cfg.cwd,
-        env: { ...process.env, ...this.cfg.env },
+        env,
         detached: true,
         stdio: ['ignore', log, log],
       });
       child.on('error', () => {
         /* reported below via the missing pid or through waitReady's dead-process check */
       });
-      if (child.pid === undefined) {
-        throw fail(
-          FailureType.InvalidInput,
-          `component ${this.name}: platform.command ${JSON.stringify(this.cfg.command)} could not be started; ` +
-            `check that ${JSON.stringify(command)} is installed and executable (absolute path or on the worker's PATH)`,
-        );
-      }
+      if (child.pid === undefined) throw this.cannotStart(command);
       child.unref();
       writeFileSync(this.cfg.pidFile, `${child.pid}\n`);
       return child.pid;
     } finally {
       closeSync(log);
     }
+  }
+
+  private cannotStart(command: string): Error {
+    return fail(
+      FailureType.InvalidInput,
+      `component ${this.name}: platform.command ${JSON.stringify(this.cfg.command)} could not be started; ` +
+        `check that ${JSON.stringify(command)} is installed and executable (absolute path or on the worker's PATH)`,
+    );
   }
 
   private async waitReady(pid: number): Promise<void> {

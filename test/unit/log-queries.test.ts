@@ -12,7 +12,7 @@ const fixtures = join(__dirname, '..', 'fixtures', 'loki');
 const fixture = (name: string) => readFileSync(join(fixtures, name), 'utf8');
 const RUN = 'log-failover-20261129-0500';
 
-/** Replays one recorded Loki response and records the request it got. */
+/** Serves one fixture Loki response (written from Loki's API docs, see test/fixtures/loki/README.md) and records the request it got. */
 async function replay(status: number, body: string): Promise<{ url: string; requests: { url: string; headers: IncomingHttpHeaders }[]; close: () => void }> {
   const requests: { url: string; headers: IncomingHttpHeaders }[] = [];
   const server = createServer((req, res) => {
@@ -52,7 +52,7 @@ describe('log backend queries', () => {
     });
   });
 
-  describe('Loki (LogQL, recorded API responses in test/fixtures/loki)', () => {
+  describe('Loki (LogQL, against responses written by hand from the Loki API docs in test/fixtures/loki, not captured from a live Loki)', () => {
     it('builds a line filter, the json parser and a field match for the run', () => {
       assert.equal(canaryLogQL('{job="fluent-bit"}', RUN), `{job="fluent-bit"} |= "${RUN}" | json | secdr_drill="${RUN}"`);
     });

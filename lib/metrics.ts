@@ -28,13 +28,6 @@ export const drillLastSuccess = new Gauge({
   registers: [registry],
 });
 
-export const procedureFailures = new Gauge({
-  name: 'secdr_procedure_last_failure_timestamp_seconds',
-  help: 'Unix time of the last failed run, per procedure and cluster',
-  labelNames: ['procedure', 'cluster'],
-  registers: [registry],
-});
-
 export const sloMeasured = new Gauge({
   name: 'secdr_slo_measured_seconds',
   help: 'Last measured value of each SLO, per procedure and cluster',

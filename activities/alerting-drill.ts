@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { resolveRoutes, type ResolvedRoute } from '../lib/alerting/routes';
+import { receiverAtPath, resolveRoutes, type ResolvedRoute } from '../lib/alerting/routes';
 import type { SecdrConfig } from '../lib/config/schema';
 import { fail, FailureType } from '../lib/fail';
 import { cancellationSignal, heartbeat } from './activity-context';
@@ -163,16 +163,35 @@ export function createAlertingDrillActivities(config: SecdrConfig) {
     },
 
     /**
-     * Polls the delivery probe until a notification with `status` carrying the drill id arrives,
-     * heartbeating. Gives up after `timeoutSeconds` with AlertNotDelivered, naming the route and
+     * Polls the delivery probe until a notification with `status` carrying the drill id arrives at
+     * `receiver` (the one the route resolved to), heartbeating. A notification at another receiver
+     * does not count: the page reached someone who is not on call. Gives up after `timeoutSeconds`
+     * with AlertNotDelivered, naming the route, the expected receiver, where it arrived instead and
      * what Alertmanager counts as failed notifications.
      */
-    async waitForDelivery(input: { drillId: string; status: 'firing' | 'resolved'; since: string; route: string; timeoutSeconds: number }): Promise<{ receiver: string; receivedAt: string; delaySeconds: number }> {
+    async waitForDelivery(input: {
+      drillId: string;
+      status: 'firing' | 'resolved';
+      since: string;
+      route: string;
+      /** The route's receiver; absent: looked up at `route` in the routing tree Alertmanager runs. */
+      receiver?: string;
+      timeoutSeconds: number;
+    }): Promise<{ receiver: string; receivedAt: string; delaySeconds: number }> {
+      const expected = input.receiver ?? receiverAtPath((await am<{ config: { original: string } }>('/api/v2/status')).config.original, input.route);
+      if (expected === undefined) {
+        throw fail(
+          FailureType.AlertRouteSwallowed,
+          `the route ${input.route} the drill alert was resolved to is no longer in the routing tree Alertmanager runs (was its config reloaded during the drill?); run the drill again`,
+          { route: input.route },
+        );
+      }
       const probe = new URL(drillCfg().deliveryProbe.url);
       probe.searchParams.set('drill_id', input.drillId);
       const deadline = Date.now() + input.timeoutSeconds * 1000;
       const signal = cancellationSignal();
       let lastError = '';
+      let elsewhere: string[] = [];
       while (Date.now() < deadline) {
         if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('cancelled');
         try {
@@ -180,7 +199,9 @@ export function createAlertingDrillActivities(config: SecdrConfig) {
           if (!res.ok) throw new Error(`answered ${res.status}`);
           const body = (await res.json()) as { deliveries?: { receiver: string; status: string; receivedAt: string }[] };
           // The drill id is unique to this run, so any match is ours; no clock comparison across hosts.
-          const hit = (body.deliveries ?? []).find((d) => d.status === input.status);
+          const mine = (body.deliveries ?? []).filter((d) => d.status === input.status);
+          const hit = mine.find((d) => atReceiver(d.receiver, expected));
+          elsewhere = [...new Set(mine.filter((d) => d !== hit).map((d) => d.receiver))];
           if (hit) return { receiver: hit.receiver, receivedAt: hit.receivedAt, delaySeconds: (Date.parse(hit.receivedAt) - Date.parse(input.since)) / 1000 };
           lastError = '';
         } catch (err) {
@@ -192,11 +213,22 @@ export function createAlertingDrillActivities(config: SecdrConfig) {
       const failed = await failedNotifications(amBase()).catch(() => '');
       throw fail(
         FailureType.AlertNotDelivered,
-        `no ${input.status} notification for drill ${input.drillId} reached the receiver on ${input.route} within ${input.timeoutSeconds} s${lastError ? `; ${lastError}` : ''}${failed ? `; Alertmanager counts failed notifications: ${failed}` : ''}`,
-        { route: input.route, status: input.status },
+        `no ${input.status} notification for drill ${input.drillId} reached the expected receiver "${expected}" on ${input.route} within ${input.timeoutSeconds} s` +
+          (elsewhere.length ? `; it arrived at ${elsewhere.map((r) => `"${r}"`).join(', ')} instead: the routing tree Alertmanager runs now sends the drill alert elsewhere than the route resolved before posting (config reloaded?), or the probe records another receiver's notifications` : '') +
+          `${lastError ? `; ${lastError}` : ''}${failed ? `; Alertmanager counts failed notifications: ${failed}` : ''}`,
+        { route: input.route, status: input.status, expectedReceiver: expected, deliveredTo: elsewhere },
       );
     },
   };
+}
+
+/**
+ * Whether a probe's receiver name is the route's receiver: `secdr webhook` records `/drill/<receiver>`
+ * as `<receiver>`; the dev-stack recording receivers record `webhook/<receiver>` and
+ * `pagerduty/<receiver>` (dev-stack/recording-receivers.ts).
+ */
+export function atReceiver(recorded: string, receiver: string): boolean {
+  return recorded === receiver || recorded.endsWith(`/${receiver}`);
 }
 
 /** `pagerduty 3, webhook 1` from Alertmanager's own counters: why a notification did not arrive. */

@@ -9,7 +9,8 @@ import { deployDir } from './paths';
  * Real HTTP endpoints that record what Alertmanager sends them, for the alerting drill's tests:
  *
  * - `POST /webhook/<name>`: Alertmanager's webhook_configs payload (version 4).
- * - `POST /pagerduty/v2/enqueue`: shaped like PagerDuty's Events API v2 (what Alertmanager's own
+ * - `POST /pagerduty/<name>/v2/enqueue` (or `/pagerduty/v2/enqueue`, recorded without a receiver
+ *   name): shaped like PagerDuty's Events API v2 (what Alertmanager's own
  *   pagerduty_configs send): validates the event as PagerDuty does (routing_key, event_action,
  *   payload.summary/source/severity on trigger) and answers 202 with a dedup_key, or 400 saying
  *   what is missing, so a malformed payload fails the delivery as it would in production.
@@ -18,7 +19,7 @@ import { deployDir } from './paths';
  */
 
 export interface Delivery {
-  /** `webhook/<name>` or `pagerduty`. */
+  /** `webhook/<name>`, `pagerduty/<name>` or `pagerduty`: the drill counts only its route's receiver's. */
   receiver: string;
   status: 'firing' | 'resolved';
   receivedAt: string;
@@ -103,12 +104,13 @@ export async function startRecordingReceivers(): Promise<RecordingReceivers> {
         deliveries.push({ receiver: u.pathname.slice(1), status: b.status, receivedAt, drillIds, body });
         return reply(res, 200, {});
       }
-      if (u.pathname === '/pagerduty/v2/enqueue') {
+      const pd = /^\/pagerduty(?:\/([A-Za-z0-9_.-]+))?\/v2\/enqueue$/.exec(u.pathname);
+      if (pd) {
         const e = body as Partial<PagerDutyEvent>;
         const problems = pagerDutyProblems(e);
         if (problems.length) return refuse(400, problems.join('; '));
         const drillIds = [...new Set([...JSON.stringify(e.payload ?? {}).matchAll(DRILL_ID)].map((m) => m[1]))];
-        deliveries.push({ receiver: 'pagerduty', status: e.event_action === 'resolve' ? 'resolved' : 'firing', receivedAt, drillIds, body });
+        deliveries.push({ receiver: pd[1] ? `pagerduty/${pd[1]}` : 'pagerduty', status: e.event_action === 'resolve' ? 'resolved' : 'firing', receivedAt, drillIds, body });
         return reply(res, 202, { status: 'success', message: 'Event processed', dedup_key: e.dedup_key ?? 'generated' });
       }
       return refuse(404, `no receiver at ${u.pathname}`);
@@ -149,7 +151,7 @@ export function writeDeployedAlertmanagerConfig(dir: string, rx: RecordingReceiv
   writeFileSync(keyFile, PAGERDUTY_ROUTING_KEY, { mode: 0o600 });
   cfg.receivers = cfg.receivers.map((r) =>
     r.name === 'critical'
-      ? { name: 'critical', webhook_configs: [{ url: `${rx.url}/webhook/critical`, send_resolved: true }], pagerduty_configs: [{ routing_key_file: keyFile, url: `${rx.url}/pagerduty/v2/enqueue`, send_resolved: true }] }
+      ? { name: 'critical', webhook_configs: [{ url: `${rx.url}/webhook/critical`, send_resolved: true }], pagerduty_configs: [{ routing_key_file: keyFile, url: `${rx.url}/pagerduty/critical/v2/enqueue`, send_resolved: true }] }
       : { name: r.name, webhook_configs: [{ url: `${rx.url}/webhook/${String(r.name)}` }] },
   );
   for (const r of cfg.route.routes) if (r.receiver === 'critical') r.group_interval = '5s';

@@ -101,6 +101,36 @@ function integrationsOf(receiver: Record<string, unknown> | undefined): string[]
     .map(([k]) => k.replace(/_configs$/, ''));
 }
 
+/** `.routes[1] {severity="critical"}`: one step of a ResolvedRoute's path. */
+function childSegment(child: RawRoute, i: number): string {
+  const desc = [...(child.matchers ?? []), ...Object.entries(child.match ?? {}).map(([k, v]) => `${k}="${v}"`), ...Object.entries(child.match_re ?? {}).map(([k, v]) => `${k}=~"${v}"`)];
+  return `.routes[${i}]${desc.length ? ` {${desc.join(', ')}}` : ''}`;
+}
+
+/**
+ * The receiver of the route at `path` (a ResolvedRoute's path) in this config, inherited from its
+ * parents as Alertmanager does; undefined when the tree has no such route (it changed since).
+ */
+export function receiverAtPath(configYaml: string, path: string): string | undefined {
+  const cfg = parse(configYaml) as RawConfig;
+  if (!cfg?.route || !path.startsWith('route')) return undefined;
+  let node = cfg.route;
+  let receiver = node.receiver;
+  let rest = path.slice('route'.length);
+  while (rest) {
+    const i = Number(/^\.routes\[(\d+)\]/.exec(rest)?.[1] ?? NaN);
+    const child = node.routes?.[i];
+    if (!child) return undefined;
+    const segment = childSegment(child, i);
+    // The matchers are part of the path, so a route renumbered by an edit is not mistaken for it.
+    if (!rest.startsWith(segment)) return undefined;
+    rest = rest.slice(segment.length);
+    node = child;
+    receiver = child.receiver ?? receiver;
+  }
+  return receiver;
+}
+
 interface Inherited {
   receiver?: string;
   groupWait: string;
@@ -127,8 +157,7 @@ export function resolveRoutes(configYaml: string, labels: Record<string, string>
     for (const [i, child] of (r.routes ?? []).entries()) {
       if (!routeMatchers(child).every((m) => matches(m, labels))) continue;
       matchedChild = true;
-      const desc = [...(child.matchers ?? []), ...Object.entries(child.match ?? {}).map(([k, v]) => `${k}="${v}"`), ...Object.entries(child.match_re ?? {}).map(([k, v]) => `${k}=~"${v}"`)];
-      visit(child, `${path}.routes[${i}]${desc.length ? ` {${desc.join(', ')}}` : ''}`, here);
+      visit(child, `${path}${childSegment(child, i)}`, here);
       if (!child.continue) break;
     }
     if (!matchedChild) {

@@ -57,11 +57,11 @@ describe('alerting drill activities against a real Alertmanager and recording re
 
     // Both integrations of the receiver got both notifications.
     const mine = rx.deliveries.filter((d) => d.drillIds.includes(labels.drill_id));
-    assert.deepEqual(new Set(mine.map((d) => `${d.receiver}:${d.status}`)), new Set(['webhook/critical:firing', 'webhook/critical:resolved', 'pagerduty:firing', 'pagerduty:resolved']));
+    assert.deepEqual(new Set(mine.map((d) => `${d.receiver}:${d.status}`)), new Set(['webhook/critical:firing', 'webhook/critical:resolved', 'pagerduty/critical:firing', 'pagerduty/critical:resolved']));
     assert.deepEqual(rx.refused, [], 'the PagerDuty-shaped receiver accepted every event');
 
     // The payload Alertmanager really sends to PagerDuty's Events API v2.
-    const [trigger, resolve] = ['firing', 'resolved'].map((s) => mine.find((d) => d.receiver === 'pagerduty' && d.status === s)!.body as PagerDutyEvent);
+    const [trigger, resolve] = ['firing', 'resolved'].map((s) => mine.find((d) => d.receiver === 'pagerduty/critical' && d.status === s)!.body as PagerDutyEvent);
     assert.equal(trigger.routing_key, ROUTING_KEY, 'the key read from routing_key_file');
     assert.equal(trigger.event_action, 'trigger');
     assert.match(trigger.payload!.summary, /^\[FIRING:1\] DR_DRILL_TEST/);
@@ -105,10 +105,42 @@ describe('alerting drill activities against a real Alertmanager and recording re
     await assert.rejects(other.resolveDrillRoute({ labels: labelsFor('drill-wrong-1') }), /routed to route\.routes\[1\].*not to the expected receiver "pagerduty-secops"/);
   });
 
+  it('does not count a notification that arrives at another receiver than the route resolved to', async () => {
+    // The route resolved for the drill alert: route.routes[1] → critical. Then the alert that is
+    // posted takes another path (as after a config reload or a relabelling): severity warning →
+    // the warning receiver. Its notification arrives, but not where the on-call person is paged.
+    const resolved = (await drill.resolveDrillRoute({ labels: labelsFor('drill-elsewhere-1') })).routes[0];
+    assert.equal(resolved.receiver, 'critical');
+    const labels = { ...labelsFor('drill-elsewhere-1'), severity: 'warning' };
+    const { postedAt } = await drill.postDrillAlert({ labels });
+    try {
+      await assert.rejects(
+        // Looked up from the path alone, as the workflow calls it: the receiver at route.routes[1] is critical.
+        drill.waitForDelivery({ drillId: labels.drill_id, status: 'firing', since: postedAt, route: resolved.path, timeoutSeconds: 30 }),
+        (err: Error) => {
+          assert.equal(typeOf(err), 'AlertNotDelivered');
+          assert.match(err.message, /reached the expected receiver "critical" on route\.routes\[1\] \{severity="critical"\} within 30 s; it arrived at "webhook\/warning" instead/);
+          return true;
+        },
+      );
+      // It did arrive (group_wait 15 s on the warning route): the drill refused it, it did not miss it.
+      assert.ok(rx.deliveries.some((d) => d.receiver === 'webhook/warning' && d.drillIds.includes(labels.drill_id)));
+    } finally {
+      await drill.postDrillAlert({ labels, end: true });
+    }
+  });
+
+  it('fails naming the route when the route it was resolved to is gone from the running tree', async () => {
+    await assert.rejects(
+      drill.waitForDelivery({ drillId: 'gone-1', status: 'firing', since: new Date().toISOString(), route: 'route.routes[7] {team="gone"}', timeoutSeconds: 2 }),
+      (err: Error) => typeOf(err) === 'AlertRouteSwallowed' && /route\.routes\[7\] \{team="gone"\} the drill alert was resolved to is no longer in the routing tree/.test(err.message),
+    );
+  });
+
   it('says which probe failed when no notification arrives in time', async () => {
     const broken = createAlertingDrillActivities(testConfig(tmp.dir, { alertmanager: { url: am.url }, alertingDrill: { deliveryProbe: { url: `${rx.url}/nothing-here` } } }));
     await assert.rejects(
-      broken.waitForDelivery({ drillId: 'never', status: 'firing', since: new Date().toISOString(), route: 'route.routes[1]', timeoutSeconds: 2 }),
+      broken.waitForDelivery({ drillId: 'never', status: 'firing', since: new Date().toISOString(), route: 'route.routes[1]', receiver: 'critical', timeoutSeconds: 2 }),
       (err: Error) => typeOf(err) === 'AlertNotDelivered' && /within 2 s; delivery probe http:\/\/127\.0\.0\.1:\d+\/nothing-here: answered 405/.test(err.message),
     );
   });

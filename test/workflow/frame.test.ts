@@ -5,7 +5,9 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import type { ProcedureReport } from '../../lib/reports/types';
 import { dataConverterFor } from '../../lib/temporal/connect';
+import { Context } from '@temporalio/activity';
 import type { AlertInput } from '../../activities/alertmanager';
+import type { ProcedureStatus } from '../../workflows/frame';
 import type { ProbeInput } from '../fixtures/workflows/frame-probe';
 import { timeSkippingSuite } from '../harness/time-skipping-suite';
 
@@ -37,7 +39,8 @@ describe('procedure frame (time-skipping, test procedure with stubbed activities
     return { activities, calls };
   }
 
-  async function start(activities: object, input: ProbeInput, during?: (h: { cancel(): Promise<unknown> }) => Promise<void>) {
+  type Handle = { cancel(): Promise<unknown>; query<T>(name: string): Promise<T> };
+  async function start(activities: object, input: ProbeInput, during?: (h: Handle) => Promise<void>, afterResult?: (h: Handle) => Promise<void>) {
     const taskQueue = `frame-${randomUUID()}`;
     const worker = await Worker.create({
       connection: suite.env.nativeConnection,
@@ -49,7 +52,9 @@ describe('procedure frame (time-skipping, test procedure with stubbed activities
     return worker.runUntil(async () => {
       const h = await suite.env.client.workflow.start('frameProbeWorkflow', { taskQueue, workflowId: randomUUID(), args: [input] });
       await during?.(h);
-      return (await h.result()) as ProcedureReport;
+      const report = (await h.result()) as ProcedureReport;
+      await afterResult?.(h);
+      return report;
     });
   }
 
@@ -118,6 +123,32 @@ describe('procedure frame (time-skipping, test procedure with stubbed activities
     assert.ok(s.measuredSeconds! >= 45, `measured ${s.measuredSeconds}`);
     assert.equal(calls.alerts.length, 1);
     assert.deepEqual(r.alerts, [{ slo: 'probe goal', delivered: true }]);
+  });
+
+  it('retries an undeliverable breach alert by its profile, then records it as not delivered in the report, the status and the findings', async () => {
+    const { activities, calls } = stubs();
+    const attempts: number[] = [];
+    const unreachable = {
+      ...activities,
+      async postAlert(a: AlertInput): Promise<never> {
+        calls.alerts.push(a);
+        attempts.push(Context.current().info.attempt);
+        throw ApplicationFailure.create({ type: 'AlertmanagerUnavailable', message: 'Alertmanager answered 503' });
+      },
+    };
+    let status: ProcedureStatus | undefined;
+    const r = await start(unreachable, { changes: [], then: 'succeed', slo: { limitSeconds: 30, metAfterSeconds: 45 } }, undefined, async (h) => {
+      status = await h.query<ProcedureStatus>('status');
+    });
+    assert.deepEqual(attempts, [1, 2, 3, 4, 5], 'five attempts, as profiles.sideEffect says');
+    assert.equal(r.outcome, 'succeeded', 'an undeliverable alert is evidence, not a failed procedure');
+    assert.equal(r.alerts.length, 1);
+    assert.equal(r.alerts[0].slo, 'probe goal');
+    assert.equal(r.alerts[0].delivered, false);
+    assert.match(r.alerts[0].error ?? '', /Alertmanager answered 503/);
+    assert.deepEqual(status?.alerts.map((a) => [a.slo, a.delivered]), [['probe goal', false]]);
+    assert.ok(r.findings.some((f) => /^the breach alert for "probe goal" was not delivered: .*Alertmanager answered 503/.test(f)), r.findings.join('\n'));
+    assert.equal(calls.reports[0].alerts[0].delivered, false, 'the written report says so too');
   });
 
   it('fails a run whose report cannot be written instead of claiming success without evidence', async () => {

@@ -217,6 +217,8 @@ describe('vaultRestoreWorkflow (time-skipping, stubbed activities)', function ()
     });
     assert.equal(seen?.phase, 'sealed, waiting for unseal: 1 of 3 key shares');
     assert.deepEqual(seen?.unseal, { progress: 1, threshold: 3 });
+    // The person on call reads what they must do from the status query: the target and the shares still needed.
+    assert.match(seen?.pendingHumanAction ?? '', /^unseal dr: 2 more key share\(s\) with `secdr unseal/);
     assert.equal(report.outcome, 'verified');
   });
 

@@ -2,7 +2,8 @@
  * `npm run demo -- --drill log-failover`: the log-pipeline failover drill on the embedded
  * local stack: Temporal dev server + Web UI, two VictoriaLogs backends (process components the
  * drill stops and starts through the platform adapter), vlagent dual-shipping the canary file,
- * and an in-process worker. Prints the report's counts, failover delay and catch-up time.
+ * and an in-process worker. Prints the outcome, the canary counts per backend, the failover delay,
+ * the catch-up time and where the report is.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +15,8 @@ import { startVlagent } from '../dev-stack/vlagent';
 import { platformFor } from '../lib/platform';
 import { logFailover } from '../procedures/log-failover';
 import { runProcedureCommand } from './commands/run-procedure';
-import { demoBaseConfig, withDemoWorker } from './demo-worker';
+import type { LogFailoverReport } from '../workflows/log-failover';
+import { demoBaseConfig, newestReport, withDemoWorker } from './demo-worker';
 
 export async function logFailoverDemo(dir: string, step: (s: string) => void, keepRunning: boolean): Promise<number> {
   step('starting Temporal dev server with Web UI, two VictoriaLogs backends and vlagent shipping to both');
@@ -44,7 +46,17 @@ export async function logFailoverDemo(dir: string, step: (s: string) => void, ke
       step('drill: steady state → stop the primary → 30 s of numbered canaries (the secondary must show them within 30 s) → restart → the primary catches up');
       const code = await runProcedureCommand(config, logFailover, { variant: 'primary-down' }, { wait: true });
       step('done');
-      console.log(`  reports:         ${config.reportsDir}`);
+      const r = newestReport<LogFailoverReport>(config.reportsDir, 'log-failover');
+      console.log(`  log-failover drill: ${r?.outcome ?? 'no report written'} (exit ${code})`);
+      const d = r?.details;
+      if (d?.canaries) {
+        const c = d.canaries;
+        console.log(`  canaries: ${c.sent} sent; primary ${c.primary.received} received (${c.primary.missing.length} missing), secondary ${c.secondary.received} received (${c.secondary.missing.length} missing)`);
+      }
+      if (d?.failoverDelaySeconds !== undefined) console.log(`  failover: first outage canary in the secondary ${d.failoverDelaySeconds} s after the stop (SLO ${config.logPipeline!.sloSeconds} s)`);
+      if (d?.catchUpSeconds !== undefined) console.log(`  catch-up: every outage canary in the primary ${d.catchUpSeconds} s after it was ready`);
+      console.log(`  report: ${r?.reportFiles?.markdown ?? config.reportsDir}`);
+      console.log(`  TEMPORAL_ADDRESS=${temporal.address} npm run secdr -- --config ${configFile} drill log-failover --wait`);
       return code;
     });
   } finally {

@@ -49,6 +49,27 @@ describe('npm run demo -- --drill (the real command, real servers)', function ()
     assert.deepEqual(processesUnder(tmp.dir), []);
   });
 
+  it('--drill log-failover runs the drill on real VictoriaLogs ×2 and vlagent, prints the canary counts, the failover delay within 30 s, the catch-up and the report, and leaves no process behind', async () => {
+    const r = await demo(tmp.dir, ['--drill', 'log-failover']);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /^ {2}log-failover drill: succeeded \(exit 0\)$/m);
+    const counts = /^ {2}canaries: (\d+) sent; primary (\d+) received \((\d+) missing\), secondary (\d+) received \((\d+) missing\)$/m.exec(r.stdout);
+    assert.ok(counts, r.stdout);
+    const [sent, primary, primaryMissing, secondary, secondaryMissing] = counts.slice(1).map(Number);
+    // A 30 s window at one canary a second; fewer on a loaded machine, never none.
+    assert.ok(sent >= 10, `sent ${sent}`);
+    assert.deepEqual([primary, primaryMissing, secondary, secondaryMissing], [sent, 0, sent, 0]);
+    const failover = /^ {2}failover: first outage canary in the secondary (\d+) s after the stop \(SLO 30 s\)$/m.exec(r.stdout);
+    assert.ok(failover && Number(failover[1]) <= 30, r.stdout);
+    const catchUp = /^ {2}catch-up: every outage canary in the primary (\d+) s after it was ready$/m.exec(r.stdout);
+    assert.ok(catchUp, r.stdout);
+    const report = /^ {2}report: (.+\.md)$/m.exec(r.stdout)?.[1];
+    assert.ok(report && existsSync(report), `report file named in the output exists: ${report}`);
+    assert.match(readFileSync(report, 'utf8'), /^- Outcome: \*\*SUCCEEDED\*\*$/m);
+    console.log(`      demo log-failover: ${sent} canaries, failover ${failover[1]} s, catch-up ${catchUp[1]} s`);
+    assert.deepEqual(processesUnder(tmp.dir), []);
+  });
+
   it('--drill quarterly runs every drill on the full local stack, prints each one passing, the wall time, the HTML and JUnit reports and the freshness gauges, and leaves no process behind', async () => {
     const r = await demo(tmp.dir, ['--drill', 'quarterly']);
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);

@@ -1,6 +1,7 @@
 import { log } from '@temporalio/activity';
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Client as PgClient } from 'pg';
@@ -139,8 +140,7 @@ async function forceRestoreOverEarlierRestore(
   }
   const rejected: { key: string; reason: string }[] = [];
   for (const candidate of candidates) {
-    heartbeat({ restoring: candidate.key, over: 'earlier restore' });
-    const res = await postSnapshot(target, token, candidate.file);
+    const res = await postSnapshot(target, token, candidate, 'earlier restore');
     if (res.ok) return { used: candidate.key, rejected };
     if (res.status === 403) {
       throw vaultFailure({ response: { statusCode: 403, body: { errors: [res.reason] } } }, `target ${target.name}: force-restore`, 'sys/storage/raft/snapshot-force', 'secdr-restorer');
@@ -150,15 +150,64 @@ async function forceRestoreOverEarlierRestore(
   throw fail(FailureType.RestoreRejected, `target ${target.name}: Vault rejected every candidate snapshot (${rejected.map((r) => `${r.key}: ${r.reason}`).join('; ')})`, { rejected });
 }
 
-async function postSnapshot(target: RestoreTarget, token: string, file: string): Promise<{ ok: boolean; status: number; reason: string }> {
-  const res = await fetchWithCa(`${target.address}/v1/sys/storage/raft/snapshot-force`, target.caFile, 3600_000, {
-    method: 'POST',
-    headers: { 'X-Vault-Token': token, 'Content-Type': 'application/octet-stream' },
-    body: Readable.toWeb(createReadStream(file)) as unknown as RequestInit['body'],
-    duplex: 'half',
-  } as RequestInit);
-  const text = await res.text().catch(() => '');
-  return { ok: res.status === 204 || res.status === 200, status: res.status, reason: `Vault answered ${res.status}: ${safeJson(text).errors?.join('; ') ?? ''}` };
+/** Heartbeat period of a force-restore upload and of the wait for Vault's answer: well inside the destructive profile's 2-minute heartbeatTimeout. */
+const UPLOAD_HEARTBEAT_MS = 3_000;
+
+/** What a force-restore heartbeats: the snapshot key and byte counts, never the token that authorises it. */
+export interface UploadProgress {
+  restoring: string;
+  over?: 'earlier restore';
+  bytesSent: number;
+  bytes: number;
+  phase: 'uploading' | "waiting for Vault's answer";
+}
+
+/**
+ * POSTs a snapshot to snapshot-force, heartbeating the bytes sent while the body streams (at most
+ * every UPLOAD_HEARTBEAT_MS, and once when the last byte is sent) and on an interval while Vault
+ * reads and applies it before answering: a large snapshot on a slow link takes minutes, and a
+ * silent activity would hit the heartbeat timeout and cut a restore that was going well. The
+ * heartbeats also let a cancellation reach the upload, which it then aborts.
+ */
+async function postSnapshot(
+  target: RestoreTarget,
+  token: string,
+  candidate: RestoreCandidate,
+  over?: UploadProgress['over'],
+): Promise<{ ok: boolean; status: number; reason: string }> {
+  const bytes = (await stat(candidate.file)).size;
+  const progress: UploadProgress = { restoring: candidate.key, ...(over ? { over } : {}), bytesSent: 0, bytes, phase: 'uploading' };
+  let lastBeat = 0;
+  const beat = () => {
+    lastBeat = Date.now();
+    heartbeat({ ...progress });
+  };
+  async function* counted(): AsyncGenerator<Buffer> {
+    for await (const chunk of createReadStream(candidate.file) as AsyncIterable<Buffer>) {
+      progress.bytesSent += chunk.length;
+      if (Date.now() - lastBeat >= UPLOAD_HEARTBEAT_MS) beat();
+      yield chunk;
+    }
+    progress.phase = "waiting for Vault's answer";
+    beat();
+  }
+  beat();
+  const timer = setInterval(() => Date.now() - lastBeat >= UPLOAD_HEARTBEAT_MS && beat(), UPLOAD_HEARTBEAT_MS);
+  const cancelled = cancellationSignal();
+  const limit = AbortSignal.timeout(3600_000);
+  try {
+    const res = await fetchWithCa(`${target.address}/v1/sys/storage/raft/snapshot-force`, target.caFile, 3600_000, {
+      method: 'POST',
+      headers: { 'X-Vault-Token': token, 'Content-Type': 'application/octet-stream' },
+      body: Readable.toWeb(Readable.from(counted())) as unknown as RequestInit['body'],
+      duplex: 'half',
+      signal: cancelled ? AbortSignal.any([limit, cancelled]) : limit,
+    } as RequestInit);
+    const text = await res.text().catch(() => '');
+    return { ok: res.status === 204 || res.status === 200, status: res.status, reason: `Vault answered ${res.status}: ${safeJson(text).errors?.join('; ') ?? ''}` };
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 export function createVaultActivities(config: SecdrConfig) {
@@ -272,22 +321,16 @@ export function createVaultActivities(config: SecdrConfig) {
       } catch (err) {
         throw vaultFailure(err, `target ${target.name}: init`, 'sys/init');
       }
+      noteSecret(init.root_token, `temporary root token of restore target ${target.name}`);
       if (target.seal === 'shamir') {
         for (const key of (init.keys_base64 ?? []).slice(0, shamir.threshold)) await api.unseal({ key });
       }
       await waitActive(target.address, target.caFile, 120_000);
       const rejected: { key: string; reason: string }[] = [];
       for (const candidate of input.candidates) {
-        heartbeat({ restoring: candidate.key });
-        const res = await fetchWithCa(`${target.address}/v1/sys/storage/raft/snapshot-force`, target.caFile, 3600_000, {
-          method: 'POST',
-          headers: { 'X-Vault-Token': init.root_token, 'Content-Type': 'application/octet-stream' },
-          body: Readable.toWeb(createReadStream(candidate.file)) as unknown as RequestInit['body'],
-          duplex: 'half',
-        } as RequestInit);
-        const text = await res.text().catch(() => '');
-        if (res.status === 204 || res.status === 200) return { used: candidate.key, rejected };
-        rejected.push({ key: candidate.key, reason: `Vault answered ${res.status}: ${safeJson(text).errors?.join('; ') ?? ''}` });
+        const res = await postSnapshot(target, init.root_token, candidate);
+        if (res.ok) return { used: candidate.key, rejected };
+        rejected.push({ key: candidate.key, reason: res.reason });
       }
       throw fail(
         FailureType.RestoreRejected,

@@ -69,6 +69,7 @@ describe('procedure frame (time-skipping, test procedure with stubbed activities
     assert.equal(r.outcome, 'failed');
     assert.deepEqual(r.compensations.map((c) => [c.name, c.outcome]), [['put back c', 'done'], ['put back b', 'done'], ['put back a', 'done']]);
     assert.deepEqual(calls.outcomes.map((o) => o.outcome), ['failed']);
+    assert.deepEqual(r.findings.filter((f) => f.startsWith('undo ')), ["undo 'put back c' had to run", "undo 'put back b' had to run", "undo 'put back a' had to run"]);
   });
 
   it('runs the undos when the procedure is cancelled, and ends cancelled', async () => {
@@ -85,6 +86,7 @@ describe('procedure frame (time-skipping, test procedure with stubbed activities
     );
     assert.deepEqual(calls.undone, ['b', 'a']);
     assert.equal(calls.reports[0].outcome, 'cancelled');
+    assert.deepEqual(calls.reports[0].findings.filter((f) => f.startsWith('undo ')), ["undo 'put back b' had to run", "undo 'put back a' had to run"]);
   });
 
   it('fails a procedure whose undo fails, naming what was left changed, and still runs the other undos', async () => {
@@ -97,6 +99,7 @@ describe('procedure frame (time-skipping, test procedure with stubbed activities
     const r = calls.reports[0];
     assert.equal(r.outcome, 'failed');
     assert.ok(r.findings.some((f) => f.startsWith('left changed: "put back b"')), r.findings.join('\n'));
+    assert.ok(!r.findings.some((f) => f.startsWith('undo ')), 'the body succeeded: the undos that ran were the plan');
   });
 
   it('does not repeat an undo the procedure settled itself, and runs the rest on success', async () => {
@@ -105,6 +108,7 @@ describe('procedure frame (time-skipping, test procedure with stubbed activities
     assert.equal(r.outcome, 'succeeded');
     assert.deepEqual(calls.undone, ['b', 'a'], 'b once by the procedure, a by the frame');
     assert.deepEqual(r.compensations.map((c) => [c.name, c.outcome]), [['put back b', 'not needed'], ['put back a', 'done']]);
+    assert.deepEqual(r.findings, [], 'an undo run on success is the plan, not a runbook gap');
   });
 
   it('leaves changes in place on success when the procedure asks not to compensate', async () => {

@@ -205,7 +205,11 @@ export async function runProcedure<X extends object>(
       undos.discardAll('the procedure succeeded; nothing to put back');
     }
     if (undos.pending.length > 0) status.phase = `putting back: ${undos.pending.join(', ')}`;
+    const aborted = report.outcome === 'failed' || report.outcome === 'cancelled';
     await undos.unwind();
+    // An undo that had to put something back after a failure is runbook-gap evidence (the
+    // procedure did not get to restore it itself). Pure data: no new commands, replays as before.
+    if (aborted) for (const c of report.compensations.filter((x) => x.outcome === 'done')) report.findings.push(`undo '${c.name}' had to run`);
     const leftChanged = report.compensations.filter((c) => c.outcome === 'failed');
     if (leftChanged.length > 0) {
       const what = leftChanged.map((c) => `"${c.name}" (${c.detail})`).join('; ');

@@ -75,6 +75,8 @@ export const FailureType = {
   AlertNotDelivered: 'AlertNotDelivered',
   /** Alertmanager's API failed or refused a request; retryable. */
   AlertmanagerUnavailable: 'AlertmanagerUnavailable',
+  /** A drill that stops a component expected an alert or detector to fire (LogPipelineDown, the host-level detector's page) and it did not; the message names which and the fix. */
+  AlertNotFired: 'AlertNotFired',
   /** Nobody approved a drill that needs approval within its limit: it did not run. */
   ApprovalTimedOut: 'ApprovalTimedOut',
   /** One or more drills of a quarterly run failed or did not run; the report says which. */

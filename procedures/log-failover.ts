@@ -1,6 +1,7 @@
 import type { LogFailoverDetails, LogFailoverInput, LogFailoverVariant } from '../workflows/log-failover';
 import { idStamp, type ProcedureEntry } from './types';
 import { invalidInput } from '../lib/failure-types';
+import { BOTH_DOWN_MIN_OUTAGE_SECONDS } from '../lib/logs/both-down-window';
 
 const VARIANTS: LogFailoverVariant[] = ['primary-down', 'both-down', 'dry-run'];
 
@@ -15,7 +16,10 @@ export const logFailover: ProcedureEntry<LogFailoverInput> = {
       description: 'primary-down (the drill), both-down (both stop: alerts must fire, nothing lost) or dry-run (steady state and permissions only)',
       default: 'primary-down',
     },
-    { flags: '--outage-seconds <n>', description: 'seconds the backend stays down while canaries are sent (default: logPipeline.outageWindowSeconds)' },
+    {
+      flags: '--outage-seconds <n>',
+      description: `seconds the backend stays down while canaries are sent (default: logPipeline.outageWindowSeconds; both-down: logPipeline.bothDownOutageWindowSeconds, at least ${BOTH_DOWN_MIN_OUTAGE_SECONDS})`,
+    },
   ],
   input(config, opts) {
     const lp = config.logPipeline;
@@ -26,10 +30,17 @@ export const logFailover: ProcedureEntry<LogFailoverInput> = {
     if (!VARIANTS.includes(variant as LogFailoverVariant)) {
       throw invalidInput(`--variant ${variant}: unknown variant; use one of ${VARIANTS.join(', ')}`);
     }
-    let outage = lp.outageWindowSeconds;
+    const bothDown = variant === 'both-down';
+    let outage = bothDown ? lp.bothDownOutageWindowSeconds : lp.outageWindowSeconds;
     if (opts.outageSeconds !== undefined) {
       outage = Number(opts.outageSeconds);
       if (!Number.isInteger(outage) || outage < 5) throw invalidInput(`--outage-seconds ${String(opts.outageSeconds)}: give a whole number of seconds, at least 5`);
+      if (bothDown && outage < BOTH_DOWN_MIN_OUTAGE_SECONDS) {
+        throw invalidInput(
+          `--outage-seconds ${outage}: too short for --variant both-down, whose LogPipelineDown alert needs a 1-minute window without a delivered block and then 30 s (for) to fire; ` +
+            `give at least ${BOTH_DOWN_MIN_OUTAGE_SECONDS}, or leave it out to use logPipeline.bothDownOutageWindowSeconds (${lp.bothDownOutageWindowSeconds})`,
+        );
+      }
     }
     return {
       variant: variant as LogFailoverVariant,

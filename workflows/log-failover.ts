@@ -1,8 +1,9 @@
-import { ApplicationFailure, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { createLogActivities, LogRole } from '../activities/logs';
 import type { HostDetectorResult } from '../lib/logs/host-detector';
 import type { createPlatformActivities } from '../activities/platform';
 import { FailureType } from '../lib/failure-types';
+import { BOTH_DOWN_MIN_OUTAGE_SECONDS } from '../lib/logs/both-down-window';
 import type { ComponentState, StopRecord } from '../lib/platform/adapter';
 import type { ProcedureReport } from '../lib/reports/types';
 import { profiles } from './activity-profiles';
@@ -182,23 +183,41 @@ export async function logFailoverWorkflow(input: LogFailoverInput): Promise<LogF
         return seen.length;
       }, (n) => `${n} canaries in the secondary`);
     }
+    // both-down: what should have fired and did not (alert check or detector configured); fails the drill after the recovery.
+    const notFired: string[] = [];
     if (input.variant === 'both-down') {
+      // Before this patch a missing alert was only a finding (and LogPipelineDown alone missing not even that).
+      const alertsRequired = patched('both-down-alerts-required');
       const firing = await p.step('Check the pipeline alerts fire', () => logs.firingPipelineAlerts(), (a) =>
         a === undefined ? 'not checked: no logPipeline.prometheusUrl' : a.length ? `firing: ${a.join(', ')}` : 'none firing',
       );
       details.alertsFiring = firing;
       if (firing === undefined) p.finding('both-down: the pipeline alerts were not checked; set logPipeline.prometheusUrl so the drill proves they fire');
-      else if (firing.length === 0) p.finding(`both-down: no pipeline alert (${['VlagentRemoteWriteErrors', 'LogPipelineDown'].join(' / ')}) was firing with both backends down for ${input.outageWindowSeconds} s`);
+      else if (alertsRequired) {
+        if (!firing.some((a) => a === 'LogPipelineDown' || a.startsWith('LogPipelineDown{'))) {
+          notFired.push(
+            `LogPipelineDown was not firing in Prometheus after both backends were down for ${input.outageWindowSeconds} s (firing: ${firing.length ? firing.join(', ') : 'none'}); ` +
+              `check that logPipeline.prometheusUrl scrapes the shipper (job "vlagent" or "fluent-bit") with deploy/prometheus/rules/log-pipeline.yml loaded, and that the window is at least ${BOTH_DOWN_MIN_OUTAGE_SECONDS} s`,
+          );
+        }
+      } else if (firing.length === 0) p.finding(`both-down: no pipeline alert (${['VlagentRemoteWriteErrors', 'LogPipelineDown'].join(' / ')}) was firing with both backends down for ${input.outageWindowSeconds} s`);
       const detector = await p.step('Run the host-level degraded-mode detector', () => logs.hostDetectorFindings(), (d) =>
         d === undefined
           ? 'not run: no logPipeline.hostDetector'
           : `${d.findings.length} finding(s); emergency webhook ${d.sentToEmergencyWebhook ? 'paged' : `not paged (${d.detail})`}`,
       );
       details.hostDetector = detector;
+      const detectorGap =
+        detector === undefined || (detector.exitCode === 1 && detector.sentToEmergencyWebhook)
+          ? undefined
+          : detector.exitCode !== 1
+            ? 'the host-level detector saw the central log endpoint as ready with both backends down, so it did not page; check its LOG_READY_URL (the primary backend\'s readiness URL)'
+            : `the host-level detector saw central logging down but could not page the emergency webhook: ${detector.detail}; check logPipeline.hostDetector.emergencyWebhook`;
       if (detector === undefined) p.finding('both-down: the host-level detector was not run; set logPipeline.hostDetector so the drill proves it pages the emergency webhook');
-      else if (detector.exitCode !== 1) p.finding('both-down: the host-level detector saw the central log endpoint as ready with both backends down; check its LOG_READY_URL');
-      else if (!detector.sentToEmergencyWebhook) p.finding(`both-down: the host-level detector saw central logging down but could not page the emergency webhook: ${detector.detail}`);
-      else mark('host-level detector paged the emergency webhook');
+      else if (detectorGap === undefined) mark('host-level detector paged the emergency webhook');
+      else if (alertsRequired) notFired.push(detectorGap);
+      else p.finding(`both-down: ${detectorGap}`);
+      for (const gap of notFired) p.finding(`both-down: ${gap}`);
     }
 
     p.phase('recovery');
@@ -248,6 +267,10 @@ export async function logFailoverWorkflow(input: LogFailoverInput): Promise<LogF
           .map((r) => `${counts[r]!.missing.length} of ${sent.length} outage canaries never reached the ${r} (${component[r]}) within ${input.catchUpLimitSeconds} s: ${counts[r]!.missing.join(', ')}`)
           .join('; '),
       });
+    }
+    if (notFired.length > 0) {
+      // Both backends are back and nothing was lost; what the drill could not prove is the alerting.
+      throw ApplicationFailure.create({ type: FailureType.AlertNotFired, nonRetryable: true, message: `both-down: ${notFired.join('; ')}` });
     }
   });
   return report as LogFailoverReport;

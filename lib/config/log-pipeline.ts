@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { name, secretRef } from './primitives';
+import { BOTH_DOWN_MIN_OUTAGE_SECONDS } from '../logs/both-down-window';
 
 
 const baseUrl = z.string().regex(/^https?:\/\/[^\s/]+(:\d+)?\/?$/, 'must be a base URL like http://victorialogs:9428');
@@ -54,6 +55,15 @@ export const logPipelineConfig = z
     canary,
     /** Seconds the primary stays down while canaries are emitted (default 60). */
     outageWindowSeconds: z.number().int().min(5).default(60),
+    /**
+     * Seconds both backends stay down in the both-down variant (default and minimum 110: long
+     * enough for LogPipelineDown to fire, see BOTH_DOWN_MIN_OUTAGE_SECONDS).
+     */
+    bothDownOutageWindowSeconds: z
+      .number()
+      .int()
+      .min(BOTH_DOWN_MIN_OUTAGE_SECONDS, `must be at least ${BOTH_DOWN_MIN_OUTAGE_SECONDS} s: LogPipelineDown needs a 1-minute window without a delivered block, then 30 s (for), before it fires; raise it or leave it unset`)
+      .default(BOTH_DOWN_MIN_OUTAGE_SECONDS),
     /** Seconds between canaries (default 1: the failover delay is measured to the second). */
     canaryIntervalSeconds: z.number().int().min(1).default(1),
     /** SLO: seconds from the stop until the first outage canary is in the secondary (default 30). */

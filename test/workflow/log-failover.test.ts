@@ -11,6 +11,7 @@ import type { LogFailoverDetails, LogFailoverInput, LogFailoverReport } from '..
 import { timeSkippingSuite } from '../harness/time-skipping-suite';
 import type { ComponentState } from '../../lib/platform';
 import { stoppedByThisRun } from '../../lib/platform/stop-record';
+import type { HostDetectorResult } from '../../lib/logs/host-detector';
 
 type Role = 'primary' | 'secondary';
 const COMPONENT: Record<Role, string> = { primary: 'logs-primary', secondary: 'logs-secondary' };
@@ -21,7 +22,20 @@ const roleOf = (component: string): Role => (component === COMPONENT.primary ? '
  * that is up and waits in that backend's queue otherwise; a restart drains the queue (unless
  * the test makes it lose lines). The real pipeline is tested in test/integration/log-*.test.ts.
  */
-function stubPipeline(opts: { secondaryUnhealthy?: boolean; loseOnRestart?: number[]; secondaryBlind?: boolean; failEmitAt?: number } = {}) {
+function stubPipeline(
+  opts: {
+    secondaryUnhealthy?: boolean;
+    loseOnRestart?: number[];
+    secondaryBlind?: boolean;
+    failEmitAt?: number;
+    /** What Prometheus shows firing with both backends down; default LogPipelineDown and both per-output alerts. */
+    bothDownAlerts?: string[];
+    /** logPipeline.prometheusUrl unset: the alert check answers undefined. */
+    noPrometheus?: boolean;
+    /** logPipeline.hostDetector set: what the detector run returns (default: not configured). */
+    detector?: HostDetectorResult;
+  } = {},
+) {
   const up: Record<Role, boolean> = { primary: true, secondary: true };
   const stored: Record<Role, Set<number>> = { primary: new Set(), secondary: new Set() };
   const queued: Record<Role, number[]> = { primary: [], secondary: [] };
@@ -44,13 +58,14 @@ function stubPipeline(opts: { secondaryUnhealthy?: boolean; loseOnRestart?: numb
       if (!up[role]) throw ApplicationFailure.create({ type: FailureType.LogBackendUnavailable, message: `${COMPONENT[role]} is down` });
       return [...stored[role]].sort((a, b) => a - b);
     },
-    // Not configured here (logPipeline.hostDetector unset): the drill records it as a finding.
+    // Unless a test sets one, not configured (logPipeline.hostDetector unset): the drill records it as a finding.
     async hostDetectorFindings() {
       calls.push('host detector');
-      return undefined;
+      return opts.detector;
     },
     async firingPipelineAlerts() {
-      return up.primary || up.secondary ? [] : ['VlagentRemoteWriteErrors{url=1:secret-url}', 'VlagentRemoteWriteErrors{url=2:secret-url}'];
+      if (opts.noPrometheus) return undefined;
+      return up.primary || up.secondary ? [] : (opts.bothDownAlerts ?? ['LogPipelineDown', 'VlagentRemoteWriteErrors{url=1:secret-url}', 'VlagentRemoteWriteErrors{url=2:secret-url}']);
     },
     async componentStatus({ component }: { component: string }) {
       calls.push(`status ${component}`);
@@ -98,13 +113,18 @@ describe('logFailoverWorkflow (time-skipping; pipeline and platform activities s
   }
 
   /** The report a failed run carries (the frame puts it in the failure's details). */
-  async function failedReport(activities: object, args: LogFailoverInput): Promise<{ message: string; type?: string; report: ProcedureReport & { details: LogFailoverDetails } }> {
+  async function failedReport(
+    activities: object,
+    args: LogFailoverInput,
+  ): Promise<{ message: string; type?: string; causeType?: string; report: ProcedureReport & { details: LogFailoverDetails } }> {
     try {
       await run(activities, args);
     } catch (err) {
       assert.ok(err instanceof WorkflowFailedError, String(err));
       const cause = err.cause as ApplicationFailure;
-      return { message: cause.message, type: cause.type ?? undefined, report: cause.details?.[0] as ProcedureReport & { details: LogFailoverDetails } };
+      // causeType: the typed failure that stopped the drill (the frame keeps it as ProcedureFailed's cause).
+      const causeType = cause.cause instanceof ApplicationFailure ? (cause.cause.type ?? undefined) : undefined;
+      return { message: cause.message, type: cause.type ?? undefined, causeType, report: cause.details?.[0] as ProcedureReport & { details: LogFailoverDetails } };
     }
     assert.fail('the drill succeeded');
   }
@@ -208,14 +228,50 @@ describe('logFailoverWorkflow (time-skipping; pipeline and platform activities s
 
   it('both-down: stops both, sees the pipeline alerts, restarts both (secondary last stopped, first restarted) and loses nothing', async () => {
     const p = stubPipeline();
-    const r = await run(p.activities, input({ variant: 'both-down' }));
-    assert.equal(r.outcome, 'succeeded');
+    const r = await run(p.activities, input({ variant: 'both-down', outageWindowSeconds: 110 }));
+    assert.equal(r.outcome, 'succeeded', r.error);
     assert.deepEqual(p.calls.filter((c) => !c.startsWith('status')), ['stop logs-primary', 'stop logs-secondary', 'host detector', 'start logs-secondary', 'start logs-primary']);
-    assert.ok(r.findings.some((f) => f.includes('host-level detector was not run')), r.findings.join('\n'));
-    assert.deepEqual(r.details.alertsFiring, ['VlagentRemoteWriteErrors{url=1:secret-url}', 'VlagentRemoteWriteErrors{url=2:secret-url}']);
+    assert.deepEqual(r.findings, ['both-down: the host-level detector was not run; set logPipeline.hostDetector so the drill proves it pages the emergency webhook']);
+    assert.deepEqual(r.details.alertsFiring, ['LogPipelineDown', 'VlagentRemoteWriteErrors{url=1:secret-url}', 'VlagentRemoteWriteErrors{url=2:secret-url}']);
     assert.deepEqual(r.details.canaries!.primary.missing, []);
     assert.deepEqual(r.details.canaries!.secondary.missing, []);
     assert.equal(r.slos.length, 0);
+  });
+
+  it('both-down fails with AlertNotFired naming LogPipelineDown when only the per-output alerts fire, after restarting both backends and counting every canary', async () => {
+    const p = stubPipeline({ bothDownAlerts: ['VlagentRemoteWriteErrors{url=1:secret-url}', 'VlagentRemoteWriteErrors{url=2:secret-url}'] });
+    const f = await failedReport(p.activities, input({ variant: 'both-down', outageWindowSeconds: 110 }));
+    assert.equal(f.report.outcome, 'failed');
+    assert.match(
+      f.message,
+      /both-down: LogPipelineDown was not firing in Prometheus after both backends were down for 110 s \(firing: VlagentRemoteWriteErrors\{url=1:secret-url\}, VlagentRemoteWriteErrors\{url=2:secret-url\}\); check that logPipeline\.prometheusUrl scrapes the shipper/,
+    );
+    assert.equal(f.causeType, FailureType.AlertNotFired);
+    // The backends are back through the drill's own recovery steps, and nothing was lost.
+    assert.deepEqual(p.up, { primary: true, secondary: true });
+    assert.deepEqual(f.report.compensations.map((c) => [c.name, c.outcome]), [['Restart the secondary log backend', 'not needed'], ['Restart the primary log backend', 'not needed']]);
+    assert.deepEqual(f.report.details.canaries!.primary.missing, []);
+    assert.deepEqual(f.report.details.canaries!.secondary.missing, []);
+    assert.ok(f.report.findings.some((x) => x.startsWith('both-down: LogPipelineDown was not firing')), f.report.findings.join('\n'));
+  });
+
+  it('both-down fails with AlertNotFired when the configured host-level detector saw logging down but could not page, and both backends are restarted', async () => {
+    const p = stubPipeline({ detector: { exitCode: 1, findings: ['NEW WARNING logging: central log endpoint is not ready'], sentToEmergencyWebhook: false, detail: 'emergency webhook answered 500' } });
+    const f = await failedReport(p.activities, input({ variant: 'both-down', outageWindowSeconds: 110 }));
+    assert.match(f.message, /both-down: the host-level detector saw central logging down but could not page the emergency webhook: emergency webhook answered 500; check logPipeline\.hostDetector\.emergencyWebhook/);
+    assert.equal(f.causeType, FailureType.AlertNotFired);
+    assert.doesNotMatch(f.message, /LogPipelineDown/, 'the alert fired; only the detector is named');
+    assert.deepEqual(p.up, { primary: true, secondary: true });
+    assert.deepEqual(p.calls.filter((c) => !c.startsWith('status')), ['stop logs-primary', 'stop logs-secondary', 'host detector', 'start logs-secondary', 'start logs-primary']);
+  });
+
+  it('both-down without logPipeline.prometheusUrl succeeds with a finding saying the alerts were not checked', async () => {
+    const p = stubPipeline({ noPrometheus: true, detector: { exitCode: 1, findings: ['NEW WARNING logging'], sentToEmergencyWebhook: true, detail: '1 finding(s), 1 new' } });
+    const r = await run(p.activities, input({ variant: 'both-down', outageWindowSeconds: 110 }));
+    assert.equal(r.outcome, 'succeeded', r.error);
+    assert.equal(r.details.alertsFiring, undefined);
+    assert.deepEqual(r.findings, ['both-down: the pipeline alerts were not checked; set logPipeline.prometheusUrl so the drill proves they fire']);
+    assert.ok(r.details.timeline.some((t) => t.event === 'host-level detector paged the emergency webhook'));
   });
 
   it('dry-run: checks steady state and the platform adapters, stops nothing', async () => {

@@ -1,4 +1,4 @@
-import { log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -207,6 +207,20 @@ async function postSnapshot(
     return { ok: res.status === 204 || res.status === 200, status: res.status, reason: `Vault answered ${res.status}: ${safeJson(text).errors?.join('; ') ?? ''}` };
   } finally {
     clearInterval(timer);
+  }
+}
+
+/** What verifyDatabaseCredentials heartbeats: the lease id of the credential it issued (an id, not a secret). */
+export interface DatabaseCheckProgress {
+  databaseLease: string;
+}
+
+/** The heartbeat details the previous attempt of this activity recorded, if this is a retry. */
+function previousAttempt<T>(): Partial<T> | undefined {
+  try {
+    return (Context.current().info.heartbeatDetails as Partial<T> | undefined) ?? undefined;
+  } catch {
+    return undefined; // not in an activity
   }
 }
 
@@ -433,6 +447,17 @@ export function createVaultActivities(config: SecdrConfig) {
       const token = await login(target.address, target.verifier, target.caFile, `target ${target.name} verifier`);
       const api = vaultApi(target.address, { token, caFile: target.caFile });
       const path = `${db.mount}/creds/${db.role}`;
+      const revokeLease = async (leaseId: string, what: string) => {
+        const revokePath = `sys/leases/revoke/${leaseId}`;
+        try {
+          await api.write(revokePath, {});
+        } catch (err) {
+          throw vaultFailure(err, `target ${target.name}: revoking ${what}`, revokePath, VERIFIER_POLICY);
+        }
+      };
+      // A retry after a crashed attempt (worker killed between issuing and revoking): revoke what it left first.
+      const leftover = previousAttempt<DatabaseCheckProgress>()?.databaseLease;
+      if (leftover?.startsWith(`${path}/`)) await revokeLease(leftover, 'the lease a previous attempt left');
       let creds: { lease_id: string; data: { username: string; password: string } };
       try {
         creds = await api.read(path);
@@ -440,15 +465,10 @@ export function createVaultActivities(config: SecdrConfig) {
         throw vaultFailure(err, `target ${target.name}: issuing a database credential`, path, VERIFIER_POLICY);
       }
       noteSecret(creds.data.password, `dynamic database password from ${path}`);
+      // Recorded before the login: a worker that dies from here on leaves the lease id for the retry to revoke.
+      heartbeat({ databaseLease: creds.lease_id } satisfies DatabaseCheckProgress);
       // Revoked whatever the login does: a credential left to its TTL is a live production login.
-      const revoke = async () => {
-        const revokePath = `sys/leases/revoke/${creds.lease_id}`;
-        try {
-          await api.write(revokePath, {});
-        } catch (err) {
-          throw vaultFailure(err, `target ${target.name}: revoking the test credential's lease`, revokePath, VERIFIER_POLICY);
-        }
-      };
+      const revoke = () => revokeLease(creds.lease_id, "the test credential's lease");
       const pg = new PgClient({ host: db.host, port: db.port, database: db.database, user: creds.data.username, password: creds.data.password });
       // Closing the check's connection cannot change the verdict, but a failure to close is logged, not hidden.
       const close = () => pg.end().catch((err: unknown) => log.warn(`target ${target.name}: closing the PostgreSQL check connection failed: ${(err as Error).message}`));

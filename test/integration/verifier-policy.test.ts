@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { createVaultActivities } from '../../activities/vault';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createVaultActivities, type DatabaseCheckProgress } from '../../activities/vault';
+import { waitFor } from '../../dev-stack/wait';
 import type { SecdrConfig } from '../../lib/config/schema';
 import { startOpenBao, writeStaticSealKey, type OpenBaoNode } from '../../dev-stack/openbao';
 import { initNode } from '../../dev-stack/openbao-setup';
@@ -63,6 +66,11 @@ describe('verifier policy (deploy/vault/policies/secdr-verifier.hcl) on real Ope
     tmp.cleanup();
   });
 
+  const leaseAlive = async (leaseId: string): Promise<boolean> => {
+    const res = await fetch(`${bao.address}/v1/sys/leases/lookup`, { method: 'PUT', headers: { 'X-Vault-Token': rootToken }, body: JSON.stringify({ lease_id: leaseId }) });
+    return res.status === 200;
+  };
+
   const leaseCount = async (prefix: string): Promise<number> => {
     const res = await fetch(`${bao.address}/v1/sys/leases/lookup/${prefix}/?list=true`, { headers: { 'X-Vault-Token': rootToken } });
     if (res.status === 404) return 0;
@@ -88,6 +96,39 @@ describe('verifier policy (deploy/vault/policies/secdr-verifier.hcl) on real Ope
     assert.match(result.loggedInAs, /^v-approle-readonly-/);
     assert.equal(result.leaseRevoked, true);
     assert.equal(await leaseCount('database/creds/readonly'), before, 'no readonly lease left behind');
+  });
+
+  it("records the credential's lease before logging in, and a retry after a crashed attempt revokes that lease first", async () => {
+    // Attempt 1 logs in to a PostgreSQL that accepts the connection and never answers: the worker "dies" there.
+    const held: Socket[] = [];
+    const silent = createServer((socket) => void held.push(socket));
+    await new Promise<void>((ok) => silent.listen(0, '127.0.0.1', ok));
+    const target = config.restore.targets[0];
+    const hanging: SecdrConfig = { ...config, restore: { ...config.restore, targets: [{ ...target, database: { ...target.database!, host: '127.0.0.1', port: (silent.address() as AddressInfo).port } }] } };
+    const first = new MockActivityEnvironment();
+    const beats: unknown[] = [];
+    first.on('heartbeat', (d: unknown) => void beats.push(d));
+    const crashed = first.run(createVaultActivities(hanging).verifyDatabaseCredentials, { target: 'dr' }).then(
+      () => 'completed',
+      (err: Error) => err.message,
+    );
+    await waitFor('the first attempt to reach the login', async () => held.length > 0, { timeoutMs: 30_000, intervalMs: 100 });
+    const leftover = (beats.find((b) => (b as DatabaseCheckProgress).databaseLease) as DatabaseCheckProgress | undefined)?.databaseLease;
+    assert.match(leftover ?? '', /^database\/creds\/readonly\//, `the lease id is heartbeated before the login: ${JSON.stringify(beats)}`);
+    assert.equal(await leaseAlive(leftover!), true, 'the crashed attempt left a live credential');
+
+    // Attempt 2 gets attempt 1's heartbeat details, as Temporal hands them to a retry.
+    const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { databaseLease: leftover } });
+    const result = (await retry.run(createVaultActivities(config).verifyDatabaseCredentials, { target: 'dr' })) as { leaseRevoked: boolean };
+    assert.equal(result.leaseRevoked, true);
+    assert.equal(await leaseAlive(leftover!), false, "the retry revoked the crashed attempt's lease");
+    assert.equal(await leaseCount('database/creds/readonly'), 0, 'no readonly lease left behind');
+
+    // Let the abandoned attempt fail its login; whatever it says, it leaves nothing live either.
+    held.forEach((s) => s.destroy());
+    silent.close();
+    assert.notEqual(await crashed, 'completed');
+    assert.equal(await leaseCount('database/creds/readonly'), 0);
   });
 
   it("revokes the credential's lease even when its login to PostgreSQL fails", async () => {

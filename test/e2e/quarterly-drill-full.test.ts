@@ -90,6 +90,8 @@ describe('quarterly drill over every drill on the local stack (CLI, worker proce
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     const xml = readFileSync(junit, 'utf8');
     for (const d of DRILLS) assert.match(xml, new RegExp(`<testsuite name="${d}"[^>]* failures="0"`));
+    // Per-drill wall time (workflow start to end) for docs/benchmarks.md.
+    for (const m of xml.matchAll(/<testsuite name="([^"]+)"[^>]* time="([\d.]+)"/g)) console.log(`      ${m[1]}: ${Number(m[2]).toFixed(1)} s`);
     assert.deepEqual(await componentsRunning(), [true, true, true]);
     // The worker set each drill's freshness gauge; Prometheus scraped it and the real rule let go.
     const still = await waitFor('SecdrDrillOverdue to end for the drills that passed', async () => {
@@ -102,6 +104,9 @@ describe('quarterly drill over every drill on the local stack (CLI, worker proce
     assert.deepEqual(fresh.map((x) => x.metric.drill).filter((d) => GAUGED.includes(d)).sort(), [...GAUGED].sort());
   });
 
+  let failedId = '';
+  let silenceID = '';
+
   it('fails with an injected failure in one drill, the others still pass; exit 1, JUnit and report name it', async () => {
     const now = new Date();
     const res = await fetch(`${stack!.alertmanager.url}/api/v2/silences`, {
@@ -110,10 +115,12 @@ describe('quarterly drill over every drill on the local stack (CLI, worker proce
       body: JSON.stringify({ matchers: [{ name: 'alertname', value: 'DR_DRILL_TEST', isRegex: false, isEqual: true }], startsAt: now.toISOString(), endsAt: new Date(now.getTime() + 3600_000).toISOString(), createdBy: 'e2e', comment: 'injected failure' }),
     });
     assert.equal(res.status, 200);
+    silenceID = ((await res.json()) as { silenceID: string }).silenceID;
     const junit = join(tmp.dir, 'fail.xml');
     const r = await secdr(configFor('dr-2'), ['drill', 'quarterly', '--wait', '--junit', junit, '--json']);
     assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
-    const report = JSON.parse(r.stdout) as { outcome: string; details: { drills: { drill: string; outcome: string }[] }; findings: string[]; comparison?: unknown };
+    const report = JSON.parse(r.stdout) as { workflowId: string; outcome: string; details: { drills: { drill: string; outcome: string }[] }; findings: string[]; comparison?: unknown };
+    failedId = report.workflowId;
     assert.equal(report.outcome, 'failed');
     assert.deepEqual(report.details.drills.map((d) => [d.drill, d.outcome]), [
       ['vault-restore', 'succeeded'],
@@ -124,6 +131,37 @@ describe('quarterly drill over every drill on the local stack (CLI, worker proce
     assert.ok(report.findings.some((f) => /^alerting: .*silenced/.test(f)), report.findings.join('\n'));
     assert.ok(report.comparison, 'compared with the passing run');
     assert.match(readFileSync(junit, 'utf8'), /<testsuite name="alerting"[^>]* failures="1"/);
+    assert.deepEqual(await componentsRunning(), [true, true, true]);
+  });
+
+  it('`drill rerun` with the failure removed runs only the failed drill again; the report merges the passed ones', async () => {
+    assert.ok(failedId, 'the injected-failure run ran');
+    const del = await fetch(`${stack!.alertmanager.url}/api/v2/silence/${silenceID}`, { method: 'DELETE' });
+    assert.equal(del.status, 200);
+    const r = await secdr(configFor('dr-1'), ['drill', 'rerun', failedId, '--wait', '--json']);
+    console.log(`      drill rerun (alerting only) wall time through the CLI: ${r.seconds.toFixed(1)} s`);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const report = JSON.parse(r.stdout) as {
+      workflowId: string;
+      outcome: string;
+      steps: { name: string }[];
+      details: { rerunOf: string; drills: { drill: string; workflowId: string; outcome: string; reusedFrom?: string }[] };
+    };
+    assert.equal(report.outcome, 'succeeded');
+    assert.equal(report.details.rerunOf, failedId);
+    assert.deepEqual(
+      report.details.drills.map((d) => [d.drill, d.outcome, d.reusedFrom ?? 'ran again', d.workflowId]),
+      [
+        ['vault-restore', 'succeeded', failedId, `${failedId}-vault-restore`],
+        ['log-failover', 'succeeded', failedId, `${failedId}-log-failover`],
+        ['ca-outage', 'succeeded', failedId, `${failedId}-ca-outage`],
+        ['alerting', 'succeeded', 'ran again', `${report.workflowId}-alerting`],
+      ],
+    );
+    // Only the alerting drill ran as a child of the re-run; the passed drills' steps come from the earlier run's evidence.
+    const ran = report.steps.map((s) => s.name).filter((n) => /^Run the .* drill$/.test(n));
+    assert.deepEqual(ran, ['Run the alerting drill']);
+    for (const d of DRILLS) assert.ok(report.steps.some((s) => s.name.startsWith(`${d}: `)), `the merged report holds ${d}'s steps`);
     assert.deepEqual(await componentsRunning(), [true, true, true]);
   });
 });

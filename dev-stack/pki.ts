@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
@@ -49,49 +49,57 @@ function withAdapter(component: ComponentConfig) {
   };
 }
 
-/**
- * OpenBao's PKI engine with raft storage and the static seal, so a restart comes back
- * unsealed by itself: a root CA at `pki`, an intermediate at `pki_int` (its chain carries the
- * root), role `service` for localhost/*.secdr.test names and IPs, and an AppRole with only
- * deploy/vault/policies/secdr-pki-renew.hcl. Credential files land in `dir`.
- */
-export async function startOpenBaoPkiCa(dir: string, name = 'ca'): Promise<LocalCa> {
-  mkdirSync(dir, { recursive: true });
-  const sealKey = writeStaticSealKey(join(dir, 'static.key'));
-  const node = await startOpenBao({ dir, nodeId: name, staticSealKeyFile: sealKey });
-  const { rootToken } = await initNode(node.address, 'auto');
-  const api = vaultApi(node.address, { token: rootToken });
-  await api.mount({ mount_point: 'pki', type: 'pki', config: { max_lease_ttl: '87600h' } });
-  await api.write('pki/root/generate/internal', { common_name: `secdr test root ${Date.now()}`, ttl: '87600h', key_type: 'ec', key_bits: 256 });
-  await api.mount({ mount_point: 'pki_int', type: 'pki', config: { max_lease_ttl: '43800h' } });
-  const csr = (await api.write('pki_int/intermediate/generate/internal', { common_name: 'secdr test intermediate', key_type: 'ec', key_bits: 256 })).data.csr as string;
-  const signed = (await api.write('pki/root/sign-intermediate', { csr, format: 'pem_bundle', ttl: '43800h' })).data;
-  const rootPem = (await api.read('pki/cert/ca')).data.certificate as string;
-  await api.write('pki_int/intermediate/set-signed', { certificate: `${signed.certificate}\n${rootPem}` });
-  await api.write('pki_int/roles/service', {
-    allowed_domains: 'localhost,secdr.test',
-    allow_subdomains: true,
-    allow_bare_domains: true,
-    allow_localhost: true,
-    allow_ip_sans: true,
-    key_type: 'ec',
-    key_bits: 256,
-    max_ttl: '2160h',
-  });
-  await api.addPolicy({ name: 'secdr-pki-renew', rules: readFileSync(POLICY, 'utf8') });
-  await api.enableAuth({ mount_point: 'approle', type: 'approle' });
-  await api.write('auth/approle/role/secdr-pki-renew', { token_policies: 'secdr-pki-renew', token_ttl: '5m', secret_id_ttl: 0 });
-  const roleId = (await api.read('auth/approle/role/secdr-pki-renew/role-id')).data.role_id as string;
-  const secretId = (await api.write('auth/approle/role/secdr-pki-renew/secret-id', {})).data.secret_id as string;
-  noteSecret(secretId, `AppRole secret-id of secdr-pki-renew on ${node.address}`);
-  writeFileSync(join(dir, 'pki-role-id'), roleId, { mode: 0o600 });
-  writeFileSync(join(dir, 'pki-secret-id'), secretId, { mode: 0o600 });
+/** How the local OpenBao CA is sealed (startOpenBaoPkiCa). */
+export type PkiSeal = 'static' | 'shamir';
 
-  // Hand the server over to the platform adapter: same config file, so same port and data.
-  await node.process.stop();
-  const component = processComponent(name, dir, [requireBinary('bao'), 'server', `-config=${join(node.dataDir, 'config.hcl')}`], `${node.address}/v1/sys/health`);
-  const adapter = withAdapter(component);
-  await adapter.start();
+/**
+ * OpenBao's PKI engine with raft storage: a root CA at `pki`, an intermediate at `pki_int`
+ * (its chain carries the root), role `service` for localhost/*.secdr.test names and IPs, and
+ * an AppRole with only deploy/vault/policies/secdr-pki-renew.hcl. Credential files land in `dir`.
+ *
+ * `seal: 'static'` (default): the static seal, so a restart comes back unsealed by itself; the
+ * component is a `process` one and the drill stops and starts the server.
+ * `seal: 'shamir'`: one unseal key; the component is a `command` one that seals the CA
+ * (`PUT sys/seal` with the root token) and unseals it again (`PUT sys/unseal` with the key), the
+ * "seal it instead of stopping it" outage. An auto-unseal CA cannot be held sealed: OpenBao 2.7.2
+ * with the static seal unseals itself about 2 s after `sys/seal` (measured here).
+ */
+export async function startOpenBaoPkiCa(dir: string, name = 'ca', opts: { seal?: PkiSeal } = {}): Promise<LocalCa> {
+  mkdirSync(dir, { recursive: true });
+  const shamir = opts.seal === 'shamir';
+  const node = await startOpenBao({ dir, nodeId: name, staticSealKeyFile: shamir ? undefined : writeStaticSealKey(join(dir, 'static.key')) });
+  const { rootToken, keys } = await initNode(node.address, shamir ? 'shamir' : 'auto');
+  const rootPem = await setUpPki(node.address, rootToken, dir);
+
+  let component: ComponentConfig;
+  let lifecycle: { start(): Promise<void>; stop(): Promise<void> };
+  if (shamir) {
+    // The server stays with the harness; the drill only seals and unseals it. Token and key go
+    // into files (curl reads them with @file), never into an argument list.
+    const tokenHeader = join(dir, 'seal-token.header');
+    const unsealBody = join(dir, 'unseal.json');
+    writeFileSync(tokenHeader, `X-Vault-Token: ${rootToken}\n`, { mode: 0o600 });
+    writeFileSync(unsealBody, JSON.stringify({ key: keys[0] }), { mode: 0o600 });
+    const curl = '/usr/bin/curl';
+    if (!existsSync(curl)) throw new Error(`curl not found at ${curl}: install it (Debian \`apt-get install curl\`); the sealed CA's command component seals and unseals through it`);
+    component = {
+      name,
+      platform: {
+        type: 'command',
+        stop: [curl, '-sS', '-f', '-X', 'PUT', '-H', `@${tokenHeader}`, `${node.address}/v1/sys/seal`],
+        start: [curl, '-sS', '-f', '-o', '/dev/null', '-X', 'PUT', '--data', `@${unsealBody}`, `${node.address}/v1/sys/unseal`],
+        // sys/health answers 503 while sealed: curl -f exits 22.
+        status: [curl, '-sS', '-f', '-o', '/dev/null', `${node.address}/v1/sys/health`],
+      },
+    };
+    lifecycle = { start: async () => void (await platformFor(component).start()), stop: () => node.process.stop() };
+  } else {
+    // Hand the server over to the platform adapter: same config file, so same port and data.
+    await node.process.stop();
+    component = processComponent(name, dir, [requireBinary('bao'), 'server', `-config=${join(node.dataDir, 'config.hcl')}`], `${node.address}/v1/sys/health`);
+    lifecycle = withAdapter(component);
+    await lifecycle.start();
+  }
   return {
     type: 'openbao-pki',
     address: node.address,
@@ -118,8 +126,39 @@ export async function startOpenBaoPkiCa(dir: string, name = 'ca'): Promise<Local
       ).data;
       return { chainPem: [d.certificate, ...(d.ca_chain as string[])].join('\n') + '\n', keyPem: d.private_key as string };
     },
-    ...adapter,
+    ...lifecycle,
   };
+}
+
+/** The PKI mounts, role and AppRole of startOpenBaoPkiCa on a fresh node; returns the root (PEM). */
+async function setUpPki(address: string, rootToken: string, dir: string): Promise<string> {
+  const api = vaultApi(address, { token: rootToken });
+  await api.mount({ mount_point: 'pki', type: 'pki', config: { max_lease_ttl: '87600h' } });
+  await api.write('pki/root/generate/internal', { common_name: `secdr test root ${Date.now()}`, ttl: '87600h', key_type: 'ec', key_bits: 256 });
+  await api.mount({ mount_point: 'pki_int', type: 'pki', config: { max_lease_ttl: '43800h' } });
+  const csr = (await api.write('pki_int/intermediate/generate/internal', { common_name: 'secdr test intermediate', key_type: 'ec', key_bits: 256 })).data.csr as string;
+  const signed = (await api.write('pki/root/sign-intermediate', { csr, format: 'pem_bundle', ttl: '43800h' })).data;
+  const rootPem = (await api.read('pki/cert/ca')).data.certificate as string;
+  await api.write('pki_int/intermediate/set-signed', { certificate: `${signed.certificate}\n${rootPem}` });
+  await api.write('pki_int/roles/service', {
+    allowed_domains: 'localhost,secdr.test',
+    allow_subdomains: true,
+    allow_bare_domains: true,
+    allow_localhost: true,
+    allow_ip_sans: true,
+    key_type: 'ec',
+    key_bits: 256,
+    max_ttl: '2160h',
+  });
+  await api.addPolicy({ name: 'secdr-pki-renew', rules: readFileSync(POLICY, 'utf8') });
+  await api.enableAuth({ mount_point: 'approle', type: 'approle' });
+  await api.write('auth/approle/role/secdr-pki-renew', { token_policies: 'secdr-pki-renew', token_ttl: '5m', secret_id_ttl: 0 });
+  const roleId = (await api.read('auth/approle/role/secdr-pki-renew/role-id')).data.role_id as string;
+  const secretId = (await api.write('auth/approle/role/secdr-pki-renew/secret-id', {})).data.secret_id as string;
+  noteSecret(secretId, `AppRole secret-id of secdr-pki-renew on ${address}`);
+  writeFileSync(join(dir, 'pki-role-id'), roleId, { mode: 0o600 });
+  writeFileSync(join(dir, 'pki-secret-id'), secretId, { mode: 0o600 });
+  return rootPem;
 }
 
 /** cfssl's JSON output of `gencert -initca`: a fresh self-signed root. */

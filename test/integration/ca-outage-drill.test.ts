@@ -159,6 +159,23 @@ describe('CA-outage drill on a real Temporal dev server, real CAs and real TLS e
     });
   }
 
+  it('passes with a sealed instead of stopped CA: a `command` component seals OpenBao (sys/seal), renewal fails as CaUnavailable 503 (sealed), unsealing brings it back', async () => {
+    const ca = await startOpenBaoPkiCa(join(tmp.dir, 'sealed-ca'), 'sealed-ca', { seal: 'shamir' });
+    const r = await rig('sealed', ca);
+    client ??= new Client({ connection: await Connection.connect({ address: temporal.address }), dataConverter: dataConverterFor(r.config) });
+    await serve(r);
+    const report = (await (await start(r)).result()) as CaOutageReport;
+    assert.equal(report.outcome, 'succeeded', report.error);
+    const detail = (name: string) => report.steps.find((s) => s.name === name)?.detail ?? '';
+    assert.match(detail('Make the CA unavailable'), /sealed-ca stopped \(command\)/);
+    assert.equal(report.details.failureType, 'CaUnavailable');
+    assert.match(detail('Attempt a renewal while the CA is down'), /answered 503 \(sealed\)/);
+    assert.equal(report.details.root?.changed, false);
+    assert.equal(report.details.installed?.length, 2);
+    assert.equal(await caRunning(r), true, 'unsealed again');
+    console.log(`      sealed OpenBao: failure detected in ${report.details.failureDetectedSeconds} s, renewal recovered ${report.details.renewalRecoverySeconds} s after the unseal started`);
+  });
+
   it('a cancelled drill still brings the CA back', async () => {
     const r = rigs.find((x) => x.ca.type === 'openbao-pki')!;
     const handle = await start(r, { holdSeconds: '120' });

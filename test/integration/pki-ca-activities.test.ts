@@ -33,11 +33,11 @@ for (const kind of ['openbao-pki', 'cfssl'] as const) {
     let plain: Server;
     let plainPort: number;
 
-    const configWith = (caOutage: Record<string, unknown>) =>
+    const configWith = (caOutage: Record<string, unknown>, theCa: LocalCa = ca) =>
       testConfig(tmp.dir, {
-        components: [ca.component],
+        components: [theCa.component],
         caOutage: {
-          ca: ca.caConfig,
+          ca: theCa.caConfig,
           endpoints: endpoints.map((e) => ({ name: e.name, address: e.address, renewal: { certFile: e.certFile, keyFile: e.keyFile, names: ['localhost', '127.0.0.1'], reloadUrl: e.reloadUrl } })),
           trustStores: [trustStore],
           outageWindowSeconds: 3600,
@@ -98,6 +98,33 @@ for (const kind of ['openbao-pki', 'cfssl'] as const) {
       assert.equal(after.rootFingerprint, before.rootFingerprint);
       assert.notEqual(after.serial, before.serial);
     });
+
+    if (kind === 'openbao-pki') {
+      it('a sealed CA fails the renewal with CaUnavailable (503, sealed), and it issues again once unsealed', async () => {
+        // Shamir-sealed, so it stays sealed until unsealed (a static-seal CA unseals itself within seconds).
+        // Its component is the `command` one a user would configure: curl PUT sys/seal / sys/unseal.
+        const sealable = await startOpenBaoPkiCa(join(tmp.dir, 'sealable'), 'sealable-ca', { seal: 'shamir' });
+        try {
+          const pki = createPkiActivities(configWith({}, sealable));
+          const adapter = platformFor(sealable.component);
+          const before = await pki.attemptRenewal();
+          const stopped = await adapter.stop();
+          assert.equal(stopped.adapter, 'command');
+          try {
+            const health = (await (await fetch(`${sealable.address}/v1/sys/health`)).json()) as { sealed: boolean };
+            assert.equal(health.sealed, true, 'sys/seal took: the server runs but is sealed');
+            await rejectsWith(pki.attemptRenewal(), 'CaUnavailable', /answered 503 \(sealed\): it cannot issue/, new RegExp(sealable.address), /component sealable-ca/);
+          } finally {
+            await adapter.start(stopped);
+          }
+          const after = await pki.attemptRenewal();
+          assert.equal(after.rootFingerprint, before.rootFingerprint, 'unsealed, it issues under the same root');
+          assert.notEqual(after.serial, before.serial);
+        } finally {
+          await sealable.stop();
+        }
+      });
+    }
 
     it('installs a renewed certificate: the endpoint serves the new serial after its reload, chained to the same root', async () => {
       const pki = createPkiActivities(config);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ import { statusQuery } from '../../workflows/frame';
 import type { LogFailoverReport } from '../../workflows/log-failover';
 import { deployDir, startSink, writePrometheusConfig } from '../harness/alerting';
 import { tempDir } from '../harness/temp';
-import { spawnSecdrWorker } from '../harness/worker-process';
+import { spawnSecdrWorker, workerCommand } from '../harness/worker-process';
 
 interface PromAlert {
   labels: Record<string, string>;
@@ -122,6 +123,15 @@ describe('log-failover drill end to end (Temporal, secdr worker, VictoriaLogs ×
       args: [logFailover.input(config, { variant, ...over })],
     });
 
+  /** `secdr --config … <args>` as a user runs it (the compiled CLI when dist/ is current), against this test's Temporal. */
+  const secdr = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+      const cli = workerCommand();
+      execFile(cli.command, [...cli.args, '--config', configFile, ...args], { env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: 'default' }, timeout: 180_000 }, (err, stdout, stderr) =>
+        done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+
   const alerts = async (): Promise<PromAlert[]> => {
     const body = (await (await fetch(`${prometheus.url}/api/v1/alerts`)).json()) as { data: { alerts: PromAlert[] } };
     return body.data.alerts;
@@ -134,6 +144,23 @@ describe('log-failover drill end to end (Temporal, secdr worker, VictoriaLogs ×
     assert.equal(r.details.canaries, undefined);
     assert.equal((await primary.status()).running, true);
     assert.equal(r.steps.some((s) => s.name.startsWith('Stop')), false);
+  });
+
+  it('`secdr drill log-failover --variant dry-run --wait --json` runs from the CLI (exit 0, JSON report, nothing stopped); a bad --variant exits 2 naming the option', async () => {
+    const ok = await secdr(['drill', 'log-failover', '--variant', 'dry-run', '--wait', '--json']);
+    assert.equal(ok.code, 0, ok.stderr);
+    const report = JSON.parse(ok.stdout) as LogFailoverReport;
+    assert.equal(report.procedure, 'log-failover');
+    assert.equal(report.outcome, 'succeeded', report.error);
+    assert.equal(report.details.variant, 'dry-run');
+    assert.deepEqual(report.details.timeline.map((t) => t.event), ['steady state: canary 0 in both backends']);
+    assert.equal(report.steps.some((s) => s.name.startsWith('Stop')), false);
+    assert.ok(existsSync(report.reportFiles!.json));
+    assert.equal((await primary.status()).running, true);
+    const bad = await secdr(['drill', 'log-failover', '--variant', 'sideways', '--wait']);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /--variant sideways: unknown variant; use one of primary-down, both-down, dry-run/);
+    assert.doesNotMatch(bad.stderr, /^started /m, 'nothing was started');
   });
 
   it('primary-down: the secondary has the canaries within 30 s, the per-output alert fires for the primary only, the primary catches up, the alert resolves', async () => {

@@ -1,6 +1,6 @@
 /**
  * Records one workflow history per procedure from real runs on a Temporal dev server into
- * test/fixtures/histories/<procedure>.json, for the replay test (test/replay/replay.test.ts):
+ * test/fixtures/histories/<procedure>[-v<shape>].json (FIXTURE_SHAPE below), for the replay test (test/replay/replay.test.ts):
  * a workflow change that would break running workflows (non-determinism) then fails a test.
  *
  *   npx tsx scripts/record-histories.ts            # all procedures recorded here
@@ -37,6 +37,7 @@ import { stopAll, stopAllOnExit } from '../dev-stack/supervisor';
 import { startTemporalDevServer } from '../dev-stack/temporal';
 import { seedSourceCluster } from '../dev-stack/vault-seed';
 import { waitFor } from '../dev-stack/wait';
+import { FailureType, TypedError } from '../lib/failure-types';
 import { AesGcmCodec } from '../lib/temporal/codec';
 import { registry } from '../procedures';
 import { quarterly } from '../procedures/quarterly';
@@ -47,6 +48,26 @@ import { deadMansSwitchWorkflow, heartbeatSignal } from '../workflows/dead-mans-
 import { vaultRestoreWorkflow, vaultSnapshotWorkflow } from '../workflows';
 
 export const HISTORY_DIR = resolve(__dirname, '..', 'test', 'fixtures', 'histories');
+
+/**
+ * The workflow shape recordings are made in now. A change guarded with `patched()` bumps it, so
+ * the new recordings land beside the old ones (`<procedure>-v<N>.json`; shape 1 is plain
+ * `<procedure>.json`) and the replay test keeps replaying the histories of runs started before
+ * the change. Shape 2: the frame's memo (`patched('frame-memo')`).
+ */
+export const FIXTURE_SHAPE = 2;
+
+/** The fixture file for a procedure's recording in a shape. */
+export function fixtureFile(name: string, shape = FIXTURE_SHAPE): string {
+  return shape === 1 ? `${name}.json` : `${name}-v${shape}.json`;
+}
+
+/** What a fixture file holds: the procedure, the shape, and the workflow id it was recorded under. */
+export function fixtureOf(file: string): { name: string; shape: number; workflowId: string } {
+  const m = /^(.+?)(?:-v(\d+))?\.json$/.exec(file);
+  if (!m) throw new TypedError(FailureType.InvalidInput, `${file} is not a history fixture name (<procedure>.json or <procedure>-v<N>.json)`);
+  return { name: m[1], shape: m[2] ? Number(m[2]) : 1, workflowId: `record-${m[1]}` };
+}
 
 /** The fixtures' codec key: public on purpose (test data only). */
 export const FIXTURE_CODEC = { keyId: 'replay-fixtures', key: Buffer.alloc(32, 0x5e) };
@@ -121,7 +142,7 @@ async function startWorkers(address: string, config: SecdrConfig, taskQueue: str
 
 function saveHistory(name: string, history: temporal.api.history.v1.IHistory): void {
   mkdirSync(HISTORY_DIR, { recursive: true });
-  const file = join(HISTORY_DIR, `${name}.json`);
+  const file = join(HISTORY_DIR, fixtureFile(name));
   writeFileSync(file, historyToFixture(history));
   console.log(`recorded ${name}: ${history.events?.length} events -> ${file}`);
 }

@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { registry } from '../../procedures';
-import { fixtureDataConverter, historyFromFixture, HISTORY_DIR } from '../../scripts/record-histories';
+import { FIXTURE_SHAPE, fixtureDataConverter, fixtureFile, fixtureOf, historyFromFixture, HISTORY_DIR } from '../../scripts/record-histories';
 
 const fixtures = existsSync(HISTORY_DIR) ? readdirSync(HISTORY_DIR).filter((f) => f.endsWith('.json')).sort() : [];
 const load = (file: string) => historyFromFixture(readFileSync(join(HISTORY_DIR, file), 'utf8'));
@@ -23,17 +23,36 @@ describe('replay of recorded procedure histories against the current workflows',
   });
 
   it('has a recorded history for every registered procedure and the dead man\'s switch', () => {
-    const names = fixtures.map((f) => basename(f, '.json'));
+    const names = fixtures.map((f) => fixtureOf(f).name);
     for (const n of [...registry.map((p) => p.name), 'dead-mans-switch']) {
       assert.ok(names.includes(n), `no recorded history for ${n} in ${HISTORY_DIR}: run \`npx tsx scripts/record-histories.ts ${n}\``);
     }
-    for (const n of names) assert.ok(n === 'dead-mans-switch' || registry.some((p) => p.name === n), `${n}.json is not a registered procedure`);
+    for (const n of names) assert.ok(n === 'dead-mans-switch' || registry.some((p) => p.name === n), `${n} is not a registered procedure`);
   });
+
+  // Both shapes replay: runs started before the frame's memo (shape 1) and after it (shape 2).
+  for (const name of ['vault-snapshot', 'vault-restore']) {
+    it(`holds ${name} histories from before and after the frame memo, and only the newer one has it`, () => {
+      const memoEvents = (file: string) => {
+        const events = load(file).events;
+        return {
+          marker: events.some((e) => {
+            const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+            return e.markerRecordedEventAttributes?.markerName === 'core_patch' && !!data && (JSON.parse(Buffer.from(data).toString()) as { id?: string }).id === 'frame-memo';
+          }),
+          upserts: events.filter((e) => e.workflowPropertiesModifiedEventAttributes?.upsertedMemo).length,
+        };
+      };
+      assert.ok(fixtures.includes(fixtureFile(name, 1)) && fixtures.includes(fixtureFile(name, FIXTURE_SHAPE)), `${fixtureFile(name, 1)} and ${fixtureFile(name, FIXTURE_SHAPE)} are both kept`);
+      assert.deepEqual(memoEvents(fixtureFile(name, 1)), { marker: false, upserts: 0 });
+      assert.deepEqual(memoEvents(fixtureFile(name, FIXTURE_SHAPE)), { marker: true, upserts: 2 }, 'procedure and cluster at the start, outcome at the end');
+    });
+  }
 
   for (const file of fixtures) {
     it(`replays the recorded ${basename(file, '.json')} history without non-determinism`, async () => {
       // The id it was recorded under (scripts/record-histories.ts): a parent derives its children's ids from it.
-      await Worker.runReplayHistory({ workflowBundle: current, dataConverter: fixtureDataConverter() }, load(file), `record-${basename(file, '.json')}`);
+      await Worker.runReplayHistory({ workflowBundle: current, dataConverter: fixtureDataConverter() }, load(file), fixtureOf(file).workflowId);
     });
   }
 

@@ -9,6 +9,7 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -132,6 +133,10 @@ export async function runProcedure<X extends object>(
     ...(def.cluster ? [{ key: SA.cluster, value: def.cluster }] : []),
     { key: SA.procedure, value: def.procedure },
   ]);
+  // The memo: what the run is, readable from a workflow listing without a query or a running
+  // worker. Runs recorded before it replay without these commands.
+  const withMemo = patched('frame-memo');
+  if (withMemo) upsertMemo({ procedure: def.procedure, ...(def.cluster ? { cluster: def.cluster } : {}) });
 
   const breach = async (t: SloTimer): Promise<void> => {
     t.breachedAtSeconds = elapsedSeconds();
@@ -227,6 +232,8 @@ export async function runProcedure<X extends object>(
     );
     const files = await epilogueStep(report, 'write report', () => closing.writeProcedureReport({ ...report, ...extra }));
     if (files) report.reportFiles = files;
+    // After the epilogue steps: an outcome they turned into a failure is the one the memo shows.
+    if (withMemo) upsertMemo({ outcome: report.outcome });
     status.phase = report.outcome === 'failed' || report.outcome === 'cancelled' ? `${report.outcome}: ${report.error}` : report.outcome;
   });
 

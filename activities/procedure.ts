@@ -4,9 +4,11 @@ import { log } from '@temporalio/activity';
 import type { SecdrConfig } from '../lib/config/schema';
 import { procedureFreshnessGauge, procedureLastOutcome, procedureRuns, sloLimit, sloMeasured } from '../lib/metrics';
 import { saveLastSuccess } from '../lib/procedure-outcomes';
+import { applyEvidenceRetention, isQuarterlyDrillChild, storeEvidence } from '../lib/reports/evidence';
 import { renderMarkdown } from '../lib/reports/markdown';
 import { reportBaseName } from '../lib/reports/names';
 import type { ProcedureOutcome, ProcedureReport, SloResult } from '../lib/reports/types';
+import { procedureByName } from '../procedures';
 
 export interface OutcomeInput {
   procedure: string;
@@ -41,12 +43,32 @@ export function createProcedureActivities(config: SecdrConfig) {
       await procedureFreshnessGauge(input.procedure, input.cluster, at);
     },
 
-    async writeProcedureReport(report: ProcedureReport): Promise<{ json: string; markdown: string }> {
+    /**
+     * The report files in reportsDir. A standalone drill run (a `drill` procedure that is not the
+     * quarterly drill nor one of its children, whose evidence the quarterly drill stores merged)
+     * also gets the HTML page and its evidence stored and catalogued in the snapshot storage,
+     * compared with the previous run of that drill, under the snapshots' retention. Here rather
+     * than in a workflow step, so running drill workflows keep their command sequence.
+     */
+    async writeProcedureReport(report: ProcedureReport): Promise<{ json: string; markdown: string; html?: string }> {
       await mkdir(config.reportsDir, { recursive: true, mode: 0o700 });
       const base = join(config.reportsDir, reportBaseName(report));
-      const files = { json: `${base}.json`, markdown: `${base}.md` };
-      await writeFile(files.json, `${JSON.stringify({ ...report, reportFiles: files }, null, 2)}\n`, { mode: 0o600 });
-      await writeFile(files.markdown, renderMarkdown(report), { mode: 0o600 });
+      const standaloneDrill = procedureByName(report.procedure)?.kind === 'drill' && report.procedure !== 'quarterly' && !isQuarterlyDrillChild(report.workflowId);
+      if (!standaloneDrill) {
+        const files = { json: `${base}.json`, markdown: `${base}.md` };
+        await writeFile(files.json, `${JSON.stringify({ ...report, reportFiles: files }, null, 2)}\n`, { mode: 0o600 });
+        await writeFile(files.markdown, renderMarkdown(report), { mode: 0o600 });
+        return files;
+      }
+      // Stored first: the local copies then carry the comparison with the previous run too.
+      const stored = await storeEvidence(config.storage, report, [report]);
+      const files = { json: `${base}.json`, markdown: `${base}.md`, html: `${base}.html` };
+      await writeFile(files.json, `${JSON.stringify({ ...stored.report, reportFiles: files }, null, 2)}\n`, { mode: 0o600 });
+      await writeFile(files.markdown, stored.rendered.markdown, { mode: 0o600 });
+      await writeFile(files.html, stored.rendered.html, { mode: 0o600 });
+      for (const r of await applyEvidenceRetention(config.storage, config.retention, new Date())) {
+        if (r.deleted.length) log.info(`drill evidence retention removed ${r.deleted.join(', ')} from storage ${r.storage}`);
+      }
       return files;
     },
   };

@@ -37,6 +37,13 @@ export interface EvidenceEntry {
   storages: string[];
 }
 
+/**
+ * A drill run started by the quarterly drill: its children are `<parent id>-<drill>` and the parent's
+ * ids start `quarterly-drill` (procedures/quarterly.ts, and its Schedule's workflowId). The parent
+ * stores their evidence merged, so the child's own report is not stored again.
+ */
+export const isQuarterlyDrillChild = (workflowId: string) => workflowId.startsWith('quarterly-drill');
+
 /** Record paths allow lower-case only; workflow ids carry `T…Z` stamps. */
 export const evidenceId = (workflowId: string) => workflowId.toLowerCase().replace(/[^a-z0-9._-]/g, '-');
 const catalogPath = (workflowId: string) => `drills/catalog/${evidenceId(workflowId)}.json`;

@@ -9,6 +9,7 @@ import { startAlertmanager, type HttpServer } from '../../dev-stack/prometheus';
 import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal';
 import { waitFor } from '../../dev-stack/wait';
 import { drillLastSuccess } from '../../lib/metrics';
+import { listEvidence, loadEvidence } from '../../lib/reports/evidence';
 import type { ProcedureReport } from '../../lib/reports/types';
 import { statusQuery } from '../../workflows/frame';
 import { alertingDrillWorkflow, type AlertingDrillReport } from '../../workflows/alerting-drill';
@@ -88,12 +89,21 @@ describe('alerting drill end to end (Temporal dev server, worker, Alertmanager, 
     assert.deepEqual(report.compensations.map((c) => [c.name, c.outcome]), [['End the drill alert', 'not needed']]);
 
     const mine = rx!.deliveries.filter((d) => d.drillIds.includes(id)).map((d) => `${d.receiver}:${d.status}`);
-    assert.deepEqual(new Set(mine), new Set(['webhook/critical:firing', 'webhook/critical:resolved', 'pagerduty:firing', 'pagerduty:resolved']));
+    assert.deepEqual(new Set(mine), new Set(['webhook/critical:firing', 'webhook/critical:resolved', 'pagerduty/critical:firing', 'pagerduty/critical:resolved']));
     assert.equal((await activeDrillAlerts(id)).length, 0, 'the drill alert is ended');
 
     const onDisk = JSON.parse(readFileSync(report.reportFiles!.json, 'utf8')) as ProcedureReport;
     assert.equal(onDisk.workflowId, id);
     assert.ok(existsSync(report.reportFiles!.markdown));
+    // A standalone drill run gets the HTML page too, and its evidence stored and catalogued beside the snapshots.
+    assert.match(readFileSync(report.reportFiles!.html!, 'utf8'), /id="timeline"[\s\S]*Notification reaches the on-call receiver/);
+    const entry = (await listEvidence(config.storage)).find((e) => e.workflowId === id);
+    assert.ok(entry, 'the run is in the evidence catalog (`secdr drill list`)');
+    assert.equal(entry.procedure, 'alerting');
+    assert.equal(entry.outcome, 'succeeded');
+    for (const f of Object.values(entry.files)) assert.match(f.sha256, /^[0-9a-f]{64}$/);
+    const stored = await loadEvidence(config.storage, id);
+    assert.deepEqual(stored!.report.steps.map((s) => s.name), report.steps.map((s) => s.name));
     const gauge = (await drillLastSuccess.get()).values.find((v) => v.labels.drill === 'alerting');
     assert.ok(gauge && Math.abs(gauge.value - Date.parse(report.finishedAt!) / 1000) < 1, `drill freshness gauge: ${JSON.stringify(gauge)}`);
   });
@@ -110,7 +120,7 @@ describe('alerting drill end to end (Temporal dev server, worker, Alertmanager, 
     assert.equal(failure.type, 'ProcedureFailed');
     const report = failure.details![0] as ProcedureReport;
     assert.equal(report.outcome, 'failed');
-    assert.match(report.error!, /no firing notification for drill .* reached the receiver on route\.routes\[1\] \{severity="critical"\} within 9 s/);
+    assert.match(report.error!, /no firing notification for drill .* reached the expected receiver "critical" on route\.routes\[1\] \{severity="critical"\} within 9 s/);
     const slo = report.slos.find((s) => s.slo === 'notification delivered')!;
     assert.equal(slo.met, false);
     assert.ok(Math.abs(slo.breachedAtSeconds! - 3) < 3, `breach recorded at ${slo.breachedAtSeconds} s`);
@@ -130,6 +140,7 @@ describe('alerting drill end to end (Temporal dev server, worker, Alertmanager, 
     const onDisk = readdirSync(config.reportsDir).map((f) => join(config.reportsDir, f)).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(f, 'utf8')) as ProcedureReport).find((r) => r.workflowId === id)!;
     assert.equal(onDisk.outcome, 'cancelled');
     assert.deepEqual(onDisk.compensations.map((c) => [c.name, c.outcome]), [['End the drill alert', 'done']]);
+    assert.equal((await listEvidence(config.storage)).find((e) => e.workflowId === id)?.outcome, 'cancelled', 'a cancelled drill is evidence too');
   });
 
   it('fails before posting anything when a silence would swallow the page, naming the silence and route', async () => {

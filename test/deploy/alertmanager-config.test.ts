@@ -58,7 +58,7 @@ describe('deploy/alertmanager', function () {
   it("gives the dead man's switch its own minute-scale intervals instead of the inherited 12h", () => {
     const config = parse(readFileSync(configFile, 'utf8')) as {
       route: { routes: Route[] };
-      receivers: { name: string; webhook_configs?: { url: string }[] }[];
+      receivers: { name: string; webhook_configs?: { url: string; http_config?: { authorization?: { type?: string; credentials_file?: string } } }[] }[];
     };
     const [first] = config.route.routes;
     assert.equal(first.receiver, 'deadmansswitch', 'the Watchdog route must come first');
@@ -69,6 +69,8 @@ describe('deploy/alertmanager', function () {
     assert.equal(first.continue, false);
     const dms = config.receivers.find((r) => r.name === 'deadmansswitch');
     assert.equal(dms?.webhook_configs?.[0]?.url, 'http://127.0.0.1:9095/watchdog');
+    // `secdr webhook` refuses deliveries without deadMansSwitch.auth's credentials: the receiver sends them from a file.
+    assert.deepEqual(dms?.webhook_configs?.[0]?.http_config?.authorization, { type: 'Bearer', credentials_file: '/etc/secdr/watchdog-token' });
   });
 
   describe('a real Alertmanager running this configuration', () => {
@@ -94,7 +96,11 @@ describe('deploy/alertmanager', function () {
       receiver.listen(0, '127.0.0.1');
       await once(receiver, 'listening');
       const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-      const config = readFileSync(configFile, 'utf8').replace(/http:\/\/127\.0\.0\.1:(9095|5001)/g, hook);
+      // The watchdog receiver's bearer token file, which this test's webhook does not check.
+      writeFileSync(join(dir, 'watchdog-token'), 'unchecked', { mode: 0o600 });
+      const config = readFileSync(configFile, 'utf8')
+        .replace(/http:\/\/127\.0\.0\.1:(9095|5001)/g, hook)
+        .replace('/etc/secdr/watchdog-token', join(dir, 'watchdog-token'));
       writeFileSync(join(dir, 'alertmanager.yml'), config);
 
       const port = await freePort();

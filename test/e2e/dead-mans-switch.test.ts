@@ -48,12 +48,16 @@ describe("dead man's switch end to end (real Prometheus, Alertmanager, Temporal,
     sink = await startSink();
     const urlFile = join(tmp.dir, 'emergency-url');
     writeFileSync(urlFile, `${sink.url}/emergency/${token}\n`, { mode: 0o600 });
+    // The deployed receiver sends a bearer token from a file (http_config.authorization); the webhook requires it.
+    const watchdogTokenFile = join(tmp.dir, 'watchdog-token');
+    writeFileSync(watchdogTokenFile, randomUUID(), { mode: 0o600 });
     config = testConfig(tmp.dir, {
       deadMansSwitch: {
         workflowId: `dms-${randomUUID()}`,
         windowSeconds: WINDOW,
         emergencyWebhook: { url: { file: urlFile } },
         listen: { host: '127.0.0.1', port: 0 },
+        auth: { bearerToken: { file: watchdogTokenFile } },
       },
     });
     const taskQueue = `dms-e2e-${randomUUID()}`;
@@ -67,6 +71,7 @@ describe("dead man's switch end to end (real Prometheus, Alertmanager, Temporal,
       tmp.dir,
       { deadmansswitch: `${webhook.url}/watchdog`, critical: `${sink.url}/critical`, warning: `${sink.url}/warning` },
       { deadmansswitch: { group_wait: '0s', group_interval: '1s', repeat_interval: '2s' } },
+      { deadmansswitch: watchdogTokenFile },
     );
     prometheus = await startPrometheusWith(tmp.dir, {
       intervalSeconds: 1,

@@ -21,21 +21,28 @@ interface Route {
 /**
  * deploy/alertmanager/alertmanager.yml with every receiver's webhook URL replaced (by receiver name)
  * and, where given, the intervals of the routes to a receiver shortened. Routing, grouping and
- * inhibition stay as deployed. Returns the path of the written file.
+ * inhibition stay as deployed. A deployed `http_config.authorization.credentials_file` (the
+ * watchdog's bearer token) points at `credentials[receiver]`, or at a throw-away token under `dir`
+ * for a receiver that checks none. Returns the path of the written file.
  */
 export function writeAlertmanagerConfigFromDeploy(
   dir: string,
   receivers: Record<string, string>,
   shorten: Record<string, Pick<Route, 'group_wait' | 'group_interval' | 'repeat_interval'>> = {},
+  credentials: Record<string, string> = {},
 ): string {
   const config = parse(readFileSync(join(deployDir, 'alertmanager', 'alertmanager.yml'), 'utf8')) as {
     route: Route;
-    receivers: { name: string; webhook_configs?: { url: string }[] }[];
+    receivers: { name: string; webhook_configs?: { url: string; http_config?: { authorization?: { credentials_file?: string } } }[] }[];
   };
   for (const r of config.receivers) {
     const url = receivers[r.name];
     if (!url) throw new Error(`no test URL for receiver ${r.name} of deploy/alertmanager/alertmanager.yml`);
-    for (const w of r.webhook_configs ?? []) w.url = url;
+    for (const w of r.webhook_configs ?? []) {
+      w.url = url;
+      const auth = w.http_config?.authorization;
+      if (auth?.credentials_file) auth.credentials_file = credentials[r.name] ?? unusedToken(dir, r.name);
+    }
   }
   const walk = (route: Route) => {
     if (route.receiver && shorten[route.receiver]) Object.assign(route, shorten[route.receiver]);
@@ -47,15 +54,23 @@ export function writeAlertmanagerConfigFromDeploy(
   return file;
 }
 
+/** A token file for a receiver whose test server checks no credentials (Alertmanager still needs the file). */
+function unusedToken(dir: string, receiver: string): string {
+  const file = join(dir, `${receiver}-unchecked.token`);
+  writeFileSync(file, 'unchecked-by-this-test', { mode: 0o600 });
+  return file;
+}
+
 /** Alertmanager in `<dir>/alertmanager` on the deployed routing, as `writeAlertmanagerConfigFromDeploy` rewrites it. */
 export async function startAlertmanagerFromDeploy(
   dir: string,
   receivers: Record<string, string>,
   shorten?: Parameters<typeof writeAlertmanagerConfigFromDeploy>[2],
+  credentials?: Parameters<typeof writeAlertmanagerConfigFromDeploy>[3],
 ): Promise<HttpServer> {
   const amDir = join(dir, 'alertmanager');
   mkdirSync(amDir, { recursive: true });
-  return startAlertmanager(amDir, writeAlertmanagerConfigFromDeploy(amDir, receivers, shorten));
+  return startAlertmanager(amDir, writeAlertmanagerConfigFromDeploy(amDir, receivers, shorten, credentials));
 }
 
 /** Prometheus in `<dir>/prometheus` with the config `writePrometheusConfig` writes from `opts`. */

@@ -3,6 +3,12 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import { loadConfig } from '../../lib/config/load';
+import { dataConverterFor } from '../../lib/temporal/connect';
+import { waitFor } from '../../dev-stack/wait';
+import { statusQuery } from '../../workflows/frame';
 import { startAlertmanager, type HttpServer } from '../../dev-stack/prometheus';
 import { ManagedProcess } from '../../dev-stack/supervisor';
 import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal';
@@ -29,6 +35,8 @@ describe('quarterly drill through the CLI (worker process, Temporal dev server, 
   let worker: ManagedProcess | undefined;
   let configFile: string;
   let approvalConfigFile: string;
+  let breachConfigFile: string;
+  let client: Client | undefined;
 
   function secdr(args: string[], config = configFile): Promise<{ code: number; stdout: string; stderr: string; seconds: number }> {
     const started = Date.now();
@@ -64,6 +72,9 @@ describe('quarterly drill through the CLI (worker process, Temporal dev server, 
     writeFileSync(configFile, stringify(base));
     approvalConfigFile = join(tmp.dir, 'secdr-approval.yaml');
     writeFileSync(approvalConfigFile, stringify({ ...base, quarterlyDrill: { drills: ['alerting'], approval: { required: true, timeoutSeconds: 600 } } }));
+    // A delivery SLO below the route's group_wait (10 s): the page arrives, late.
+    breachConfigFile = join(tmp.dir, 'secdr-breach.yaml');
+    writeFileSync(breachConfigFile, stringify({ ...base, alertingDrill: { ...base.alertingDrill, sloSeconds: 5 } }));
     worker = new ManagedProcess({
       name: 'secdr worker',
       command: join(repo, 'node_modules', '.bin', 'tsx'),
@@ -75,6 +86,7 @@ describe('quarterly drill through the CLI (worker process, Temporal dev server, 
   });
 
   after(async () => {
+    await client?.connection.close().catch(() => undefined);
     await worker?.stop();
     await temporal?.process.stop();
     await am?.process.stop();
@@ -157,5 +169,87 @@ describe('quarterly drill through the CLI (worker process, Temporal dev server, 
     const ok = await secdr(['drill', 'approve', id, '--by', 'alice'], approvalConfigFile);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /^approved by alice at \d{4}-/);
+  });
+
+  it('`drill alerting --wait --junit` passes: exit 0, a JUnit case per step, evidence with the HTML page in `drill list`', async () => {
+    const junit = join(tmp.dir, 'alerting.xml');
+    const r = await secdr(['drill', 'alerting', '--wait', '--junit', junit]);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const id = idOf(r.stderr);
+    const xml = readFileSync(junit, 'utf8');
+    const cases = [...xml.matchAll(/<testcase classname="secdr\.alerting" name="([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(cases, [
+      'Resolve the route of the drill alert',
+      'Post the drill alert to Alertmanager',
+      'Check the drill alert is neither silenced nor inhibited',
+      'Notification reaches the on-call receiver',
+      'End the drill alert',
+      'Resolved notification reaches the receiver',
+      'SLO: notification delivered',
+      'SLO: resolved notification delivered',
+    ]);
+    assert.match(xml, /<testsuite name="alerting"[^>]* failures="0"/);
+    const entries = JSON.parse((await secdr(['drill', 'list', '--json'])).stdout) as EvidenceEntry[];
+    const mine = entries.find((e) => e.workflowId === id);
+    assert.ok(mine, `the standalone run ${id} is listed`);
+    assert.equal(mine.procedure, 'alerting');
+    assert.match(mine.files.html.sha256, /^[0-9a-f]{64}$/);
+    // A quarterly drill's alerting child is stored once, merged into its parent's evidence (retention
+    // keeps the newest 3 of each procedure, so look at the quarterly runs still catalogued).
+    const parents = entries.filter((e) => e.procedure === 'quarterly').map((e) => e.workflowId);
+    assert.ok(parents.length > 0, 'quarterly runs are catalogued');
+    assert.deepEqual(entries.filter((e) => parents.some((p) => e.workflowId === `${p}-alerting`)).map((e) => e.workflowId), [], 'no separate evidence for a quarterly child');
+    const html = await secdr(['drill', 'report', id, '--format', 'html']);
+    assert.equal(html.code, 0, html.stderr);
+    assert.match(html.stdout, /id="timeline"/);
+  });
+
+  it('`drill alerting --wait` exits 1 when the drill succeeds but breaches its delivery SLO (5 s against a 10 s group_wait)', async () => {
+    const junit = join(tmp.dir, 'breach.xml');
+    const r = await secdr(['drill', 'alerting', '--wait', '--junit', junit], breachConfigFile);
+    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+    // The page arrived (every step passed); only the SLO is breached.
+    assert.doesNotMatch(r.stderr, /alerting failed/);
+    assert.match(r.stdout, /^alerting succeeded|alerting drill|succeeded/m);
+    assert.match(r.stdout, /notification delivered: (\d+\.\d) s \(limit 5 s\) BREACHED/);
+    const measured = Number(/notification delivered: (\d+\.\d) s/.exec(r.stdout)![1]);
+    assert.ok(measured >= 9.5, `measured ${measured} s: group_wait (10 s) is part of it`);
+    const xml = readFileSync(junit, 'utf8');
+    assert.match(xml, /name="Notification reaches the on-call receiver" time="[\d.]+"\/>/);
+    assert.match(xml, /name="SLO: notification delivered"[^>]*>\s*<failure message="breached: measured [\d.]+ s, limit 5 s"/);
+  });
+
+  it('`schedules apply` creates the quarterly Schedule from the config, a second apply updates it, and triggering it starts the quarterly drill', async () => {
+    const cfg = loadConfig(approvalConfigFile);
+    client = new Client({ connection: await Connection.connect({ address: temporal!.address }), dataConverter: dataConverterFor(cfg) });
+    const first = await secdr(['schedules', 'apply'], approvalConfigFile);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /^created secdr-drill-quarterly$/m);
+    const second = await secdr(['schedules', 'apply'], approvalConfigFile);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /^updated secdr-drill-quarterly$/m);
+    assert.doesNotMatch(second.stdout, /^created/m, 'the second apply creates nothing');
+
+    const schedule = client.schedule.getHandle('secdr-drill-quarterly');
+    const described = await schedule.describe();
+    // quarterlyDrill.schedule's default, 0 3 1 1,4,7,10 *: 03:00 UTC on the first day of each quarter.
+    const cal = described.spec.calendars?.[0] as Record<string, { start: unknown; end?: unknown }[]> | undefined;
+    assert.ok(cal, `calendar spec: ${JSON.stringify(described.spec)}`);
+    assert.deepEqual(cal.hour.map((r) => r.start), [3]);
+    assert.deepEqual(cal.minute.map((r) => r.start), [0]);
+    assert.deepEqual(cal.dayOfMonth.map((r) => r.start), [1]);
+    assert.deepEqual(cal.month.map((r) => r.start), ['JANUARY', 'APRIL', 'JULY', 'OCTOBER']);
+    assert.equal(described.action.type, 'startWorkflow');
+    assert.equal(described.action.workflowType, 'quarterlyDrillWorkflow');
+
+    await schedule.trigger();
+    const action = await waitFor('the scheduled quarterly drill to start', async () => (await schedule.describe()).info.recentActions[0], { timeoutMs: 60_000, intervalMs: 500 });
+    const handle = client.workflow.getHandle(action.action.workflow.workflowId, action.action.workflow.firstExecutionRunId);
+    assert.equal((await handle.describe()).type, 'quarterlyDrillWorkflow');
+    // The config asks for approval: the scheduled run waits for it; cancel it there, nothing has run.
+    await waitFor('the scheduled drill to wait for approval', async () => (await handle.query(statusQuery)).step === 'Wait for approval', { timeoutMs: 60_000, intervalMs: 500 });
+    await handle.cancel();
+    await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
+    for await (const sch of client.schedule.list()) await client.schedule.getHandle(sch.scheduleId).delete();
   });
 });

@@ -280,14 +280,22 @@ export function createPkiActivities(config: SecdrConfig) {
     /**
      * Step 3: every endpoint still completes a handshake and chains to the root recorded at
      * inventory (no CA involved: it is down). Returns the fresh headroom figures.
+     * Step 11 after a root change passes `recordedRootFingerprint` (the old root): endpoints still
+     * on it fail as RootChanged, named with what to renew and which trust stores keep the old root.
      */
-    async checkEndpointsServe(input: { rootFingerprint: string }): Promise<EndpointCertificate[]> {
+    async checkEndpointsServe(input: { rootFingerprint: string; recordedRootFingerprint?: string }): Promise<EndpointCertificate[]> {
       const cfg = section();
       const roots = trustStores(cfg).flatMap((s) => s.roots);
       const now = new Date();
+      const rootChanged = input.recordedRootFingerprint !== undefined && input.recordedRootFingerprint !== input.rootFingerprint;
       const out: EndpointCertificate[] = [];
+      const onOldRoot: { i: number; seen: EndpointCertificate }[] = [];
       for (const i of tlsIndexes(cfg)) {
         const seen = await examine(cfg, i, roots, now);
+        if (rootChanged && seen.rootFingerprint === input.recordedRootFingerprint) {
+          onOldRoot.push({ i, seen });
+          continue;
+        }
         if (seen.rootFingerprint !== input.rootFingerprint) {
           throw fail(
             FailureType.ChainInvalid,
@@ -296,6 +304,18 @@ export function createPkiActivities(config: SecdrConfig) {
           );
         }
         out.push(seen);
+      }
+      if (onOldRoot.length > 0) {
+        const why = ({ i, seen }: (typeof onOldRoot)[number]) =>
+          `${describe(cfg.endpoints[i], i)} serves serial ${seen.leaf.serial} under the old root "${seen.rootSubject}"` +
+          (cfg.endpoints[i].renewal ? ' although the drill installed a renewed one (check that it reloads its certificate files)' : ' (no caOutage.endpoints[].renewal files, so the drill installs nothing there)');
+        throw fail(
+          FailureType.RootChanged,
+          `root changed: the CA now issues under root ${input.rootFingerprint.slice(0, 16)}…, not the recorded ${input.recordedRootFingerprint!.slice(0, 16)}…, and ${onOldRoot.length} endpoint(s) still serve a certificate under the old one: ${onOldRoot.map(why).join('; ')}. ` +
+            `Renew or re-issue ${onOldRoot.map((o) => o.seen.endpoint).join(', ')} from the CA and reload ${onOldRoot.length > 1 ? 'them' : 'it'} (or add renewal files so the drill does), ` +
+            `and keep the old root in the trust stores (${cfg.trustStores.join(', ')}) until no endpoint serves under it; then run the drill again`,
+          { endpoints: onOldRoot.map((o) => o.seen.endpoint), trustStores: cfg.trustStores, newRootFingerprint: input.rootFingerprint },
+        );
       }
       return out;
     },

@@ -202,7 +202,8 @@ export async function caOutageWorkflow(input: CaOutageInput): Promise<CaOutageRe
       mark(`${endpoint} serves the renewed certificate`);
     }
     await p.step('Check every endpoint chains to the root', async () => ({
-      tls: await pki.checkEndpointsServe({ rootFingerprint: renewal.rootFingerprint }),
+      // The recorded root too: an endpoint still on it after a root change is named as such (activity input only, same commands).
+      tls: await pki.checkEndpointsServe({ rootFingerprint: renewal.rootFingerprint, recordedRootFingerprint: recordedRoot }),
       certificates: certificateEndpoints.length > 0 ? await pki.checkCertificates() : [],
     }), (r) =>
       `${r.tls.length} endpoint(s) chain to ${renewal.rootSubject}` +

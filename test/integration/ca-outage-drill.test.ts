@@ -188,9 +188,16 @@ describe('CA-outage drill on a real Temporal dev server, real CAs and real TLS e
     assert.equal(desc.status.name, 'CANCELLED');
   });
 
-  it('a rebuilt CA with a new root fails the drill as "root changed", listing trust stores and endpoints, until the trust store carries the new root', async () => {
+  it('a rebuilt CA with a new root fails the drill as "root changed", listing trust stores and endpoints, until the trust store carries the new root and every endpoint serves under it', async () => {
     const ca = await startCfsslCa(join(tmp.dir, 'rebuilt-ca'));
     const r = await rig('rebuilt', ca);
+    // One endpoint without renewal files: the drill cannot move it to the new root, so it must name it and the fix.
+    const legacy = await startTlsEndpoint({ name: 'legacy', dir: join(tmp.dir, 'rebuilt', 'endpoints'), ...(await ca.issue(['localhost', '127.0.0.1'], '2h')) });
+    r.endpoints.push(legacy);
+    (r.raw.caOutage as { endpoints: unknown[] }).endpoints.push({ name: 'legacy', address: legacy.address });
+    r.config = testConfig(join(tmp.dir, 'rebuilt'), r.raw);
+    const renewable = r.endpoints.filter((e) => e !== legacy);
+    client ??= new Client({ connection: await Connection.connect({ address: temporal.address }), dataConverter: dataConverterFor(r.config) });
     await serve(r);
     const oldRoot = await ca.rootPem();
     const handle = await start(r, { holdSeconds: '3' });
@@ -198,27 +205,46 @@ describe('CA-outage drill on a real Temporal dev server, real CAs and real TLS e
     (ca as LocalCfsslCa).rebuildRoot();
     const newRoot = await ca.rootPem();
     assert.notEqual(newRoot, oldRoot);
-    const err = await handle.result().then(
-      () => assert.fail('the drill must fail while a trust store lacks the new root'),
-      (e: unknown) => e as WorkflowFailedError,
-    );
-    const report = (err.cause as { details?: unknown[] }).details![0] as CaOutageReport;
+    const failedReport = async (h: WorkflowHandle) => {
+      const err = await h.result().then(
+        () => assert.fail('the drill must fail'),
+        (e: unknown) => e as WorkflowFailedError,
+      );
+      return (err.cause as { details?: unknown[] }).details![0] as CaOutageReport;
+    };
+    const report = await failedReport(handle);
     assert.equal(report.outcome, 'failed');
     assert.match(report.error!, /root changed/);
     assert.ok(report.error!.includes(r.trustStore), report.error);
-    assert.match(report.error!, /web \(127\.0\.0\.1:\d+\), api \(127\.0\.0\.1:\d+\)/);
+    assert.match(report.error!, /web \(127\.0\.0\.1:\d+\), api \(127\.0\.0\.1:\d+\), legacy \(127\.0\.0\.1:\d+\)/);
     assert.equal(report.details.root?.changed, true);
     assert.equal(await caRunning(r), true, 'the CA is back even though the drill failed');
     // Nothing was installed: clients with the old trust store still reach the endpoints.
     assert.ok(r.endpoints.every((e) => e.reloads === 0));
 
-    // Distribute the new root (keeping the old one): the drill now passes and moves the endpoints over.
+    // Distribute the new root (keeping the old one): the drill moves web and api over, then fails on legacy, naming it and the fix.
     appendFileSync(r.trustStore, `\n${newRoot}`);
-    const second = (await (await start(r)).result()) as CaOutageReport;
-    assert.equal(second.outcome, 'succeeded', second.error);
+    const second = await failedReport(await start(r));
     assert.equal(second.details.root?.changed, true);
     assert.ok(second.findings.some((f) => /^root changed/.test(f)));
     assert.equal(second.details.installed?.length, 2);
+    assert.equal(second.steps.at(-1)?.name, 'Check every endpoint chains to the root');
+    assert.equal(second.steps.at(-1)?.outcome, 'failed');
+    assert.match(second.error!, /^root changed: the CA now issues under root [0-9a-f]{16}…, not the recorded [0-9a-f]{16}…, and 1 endpoint\(s\) still serve a certificate under the old one/);
+    assert.match(second.error!, /endpoint legacy \(caOutage\.endpoints\[2\], 127\.0\.0\.1:\d+\) serves serial [0-9A-F]+ under the old root "[^"]*secdr cfssl root/);
+    assert.match(second.error!, /no caOutage\.endpoints\[\]\.renewal files/);
+    assert.match(second.error!, /Renew or re-issue legacy from the CA and reload it/);
+    assert.ok(second.error!.includes(`keep the old root in the trust stores (${r.trustStore})`), second.error);
+    assert.doesNotMatch(second.error!, /something replaced/);
+    for (const e of renewable) assert.equal((await served(e)).issuer, new X509Certificate(newRoot).subject);
+
+    // Re-issue legacy under the new root by hand, as the message says: the drill passes.
+    const reissued = await ca.issue(['localhost', '127.0.0.1'], '2h');
+    writeFileSync(legacy.certFile, reissued.chainPem);
+    writeFileSync(legacy.keyFile, reissued.keyPem);
+    assert.equal((await fetch(legacy.reloadUrl, { method: 'POST' })).status, 204);
+    const third = (await (await start(r)).result()) as CaOutageReport;
+    assert.equal(third.outcome, 'succeeded', third.error);
     for (const e of r.endpoints) assert.equal((await served(e)).issuer, new X509Certificate(newRoot).subject);
   });
 

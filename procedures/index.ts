@@ -5,6 +5,7 @@ import { caOutage } from './ca-outage';
 import { alerting } from './alerting';
 import { quarterly } from './quarterly';
 import { vaultSnapshot } from './vault-snapshot';
+import { deadMansSwitch } from './dead-mans-switch';
 
 export type { ProcedureEntry, ProcedureOption } from './types';
 
@@ -13,7 +14,7 @@ export type { ProcedureEntry, ProcedureOption } from './types';
  * file in procedures/ plus its workflow in workflows/) and it gets its CLI command, its
  * Schedule and its freshness gauge.
  */
-export const registry: ProcedureEntry[] = [vaultSnapshot, vaultRestore, logFailover, caOutage, alerting, quarterly] as ProcedureEntry[];
+export const registry: ProcedureEntry[] = [vaultSnapshot, vaultRestore, logFailover, caOutage, alerting, quarterly, deadMansSwitch] as ProcedureEntry[];
 
 export function procedureByName(name: string): ProcedureEntry | undefined {
   return registry.find((p) => p.name === name);

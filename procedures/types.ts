@@ -17,7 +17,7 @@ export interface ProcedureOption {
 export interface ProcedureEntry<I = unknown> {
   /** Registry name: the metrics `procedure`/`drill` label, the SecdrProcedure search attribute, the CLI name. */
   name: string;
-  /** `drill` entries get a `secdr drill <name>` command and a freshness gauge. */
+  /** `drill` entries get a `secdr drill <name>` command and a freshness gauge; a `watch` runs forever (singletonId). */
   kind: 'backup' | 'restore' | 'drill' | 'watch';
   /** Exported workflow function name in workflows/index.ts. */
   workflowType: string;
@@ -31,6 +31,11 @@ export interface ProcedureEntry<I = unknown> {
   input(config: SecdrConfig, opts: Record<string, string | boolean | undefined>): I;
   /** The run's workflow id: says what ran where, sorts by time. */
   workflowId(input: I, at: Date): string;
+  /**
+   * `watch` entries: the id of the one long-running run the config asks for (signal-with-start
+   * reaches it or starts it). Takes precedence over `workflowId`, which cannot see the config.
+   */
+  singletonId?(config: SecdrConfig): string;
   /** The cluster the run is about (search attribute, metrics label), if any. */
   cluster?(input: I): string | undefined;
   /** Schedules this procedure wants from the config (`secdr schedules apply`). */

@@ -2,8 +2,10 @@ import type { Client } from '@temporalio/client';
 import { readSecret } from '../../lib/config/load';
 import { deadMansSwitchDefaults, type DeadMansSwitchConfig, type SecdrConfig } from '../../lib/config/schema';
 import { createDrillDeliveryLog } from '../../lib/alerting/drill-deliveries';
+import { invalidInput } from '../../lib/failure-types';
 import { startWebhookServer, type WebhookAuth, type WebhookServer } from '../../lib/webhook-server';
-import { deadMansSwitchWorkflow, heartbeatSignal, type Heartbeat } from '../../workflows/dead-mans-switch';
+import { deadMansSwitch } from '../../procedures/dead-mans-switch';
+import { heartbeatSignal, type deadMansSwitchWorkflow, type Heartbeat } from '../../workflows/dead-mans-switch';
 
 export interface HeartbeatForwarderOptions {
   /** Overrides config.temporal.taskQueue (tests use a unique queue). */
@@ -17,13 +19,15 @@ export interface HeartbeatForwarderOptions {
  * switch, or starts it (with the config's window) when none is running.
  */
 export function heartbeatForwarder(client: Client, config: SecdrConfig, opts: HeartbeatForwarderOptions = {}) {
-  const dms = config.deadMansSwitch ?? deadMansSwitchDefaults;
+  // Id, workflow type and input come from the registry entry, like every other procedure's.
+  const workflowId = deadMansSwitch.singletonId!(config);
+  const input = deadMansSwitch.input(config, {});
   return async (hb: Heartbeat): Promise<void> => {
     await client.connection.withDeadline(Date.now() + (opts.timeoutMs ?? 5000), () =>
-      client.workflow.signalWithStart(deadMansSwitchWorkflow, {
-        workflowId: dms.workflowId,
+      client.workflow.signalWithStart<typeof deadMansSwitchWorkflow, [Heartbeat]>(deadMansSwitch.workflowType, {
+        workflowId,
         taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
-        args: [{ windowSeconds: dms.windowSeconds }],
+        args: [input],
         signal: heartbeatSignal,
         signalArgs: [hb],
       }),
@@ -55,8 +59,8 @@ export function webhookAuth(dms: DeadMansSwitchConfig): WebhookAuth | undefined 
   const auth = dms.auth;
   if (!auth) {
     if (!LOOPBACK.test(dms.listen.host)) {
-      throw new Error(
-        `deadMansSwitch.auth: required when listening on ${dms.listen.host} (anyone who reaches it could forge heartbeats); set bearerToken or basicAuth and the same credentials in Alertmanager's webhook_config http_config`,
+      throw invalidInput(
+        `deadMansSwitch.auth: required when listening on ${dms.listen.host} (anyone who reaches it could forge heartbeats); set bearerToken or basicAuth and the same credentials in Alertmanager's webhook_config http_config, or listen on a loopback address (deadMansSwitch.listen.host: 127.0.0.1)`,
       );
     }
     return undefined;
@@ -70,7 +74,7 @@ export async function webhookCommand(client: Client, config: SecdrConfig): Promi
   const dms = config.deadMansSwitch ?? deadMansSwitchDefaults;
   const server = await startWatchdogReceiver(client, config);
   console.log(
-    `secdr webhook listening on ${server.url}/watchdog; heartbeats go to workflow "${dms.workflowId}" (window ${dms.windowSeconds} s)`,
+    `secdr webhook listening on ${server.url}/watchdog; heartbeats go to workflow "${deadMansSwitch.singletonId!(config)}" (window ${dms.windowSeconds} s)`,
   );
   if (!dms.auth) {
     console.warn('deadMansSwitch.auth is not configured: /watchdog accepts unauthenticated deliveries (loopback only); see docs/dead-mans-switch.md');

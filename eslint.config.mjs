@@ -14,6 +14,22 @@ export default tseslint.config(
     },
   },
   {
+    // One error path (issue 7): code a user's run or command reaches throws typed failures, so
+    // workflows and profiles can branch on the type and the message names the field and the fix.
+    files: ['lib/**/*.ts', 'activities/**/*.ts', 'procedures/**/*.ts', 'workflows/**/*.ts', 'scripts/commands/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          // `new Error('unreachable')` is exempt: a type-narrowing guard no input can reach.
+          selector: "NewExpression[callee.name='Error']:not([arguments.0.value='unreachable'])",
+          message:
+            "no bare `new Error` on a user's path: throw fail(FailureType.X, …) (workflows, activities) or a TypedError / invalidInput(…) (code the CLI loads) from lib/fail.ts and lib/failure-types.ts, naming what is wrong and how to fix it; an error that never leaves its function needs an eslint-disable comment that says so",
+        },
+      ],
+    },
+  },
+  {
     // Plain JavaScript shipped for users' hosts (deploy/): linted, but outside the TypeScript project.
     files: ['**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,

@@ -193,10 +193,10 @@ export function createAlertingDrillActivities(config: SecdrConfig) {
       let lastError = '';
       let elsewhere: string[] = [];
       while (Date.now() < deadline) {
-        if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('cancelled');
+        if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : fail(FailureType.AlertNotDelivered, `cancelled while waiting for the ${input.status} notification of drill ${input.drillId}`);
         try {
           const res = await fetch(probe, { signal: AbortSignal.timeout(5000) });
-          if (!res.ok) throw new Error(`answered ${res.status}`);
+          if (!res.ok) throw new Error(`answered ${res.status}`); // eslint-disable-line no-restricted-syntax -- caught below: only its text goes into lastError
           const body = (await res.json()) as { deliveries?: { receiver: string; status: string; receivedAt: string }[] };
           // The drill id is unique to this run, so any match is ours; no clock comparison across hosts.
           const mine = (body.deliveries ?? []).filter((d) => d.status === input.status);

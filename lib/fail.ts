@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, TimeoutFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, TemporalFailure, TimeoutFailure } from '@temporalio/common';
 import { FailureType, NON_RETRYABLE, type FailureTypeName } from './failure-types';
 
 /**
@@ -15,10 +15,16 @@ export function fail(type: FailureTypeName, message: string, details?: Record<st
   });
 }
 
-/** The failure that says what went wrong: an activity's or child's own cause, not the generic wrapper. */
+/**
+ * The failure that says what went wrong: an activity's or child's own cause, not the generic
+ * wrapper. Also sees through the client's wrappers (WorkflowFailedError, WorkflowUpdateFailedError:
+ * plain errors whose cause is the Temporal failure), so the CLI unwraps the same way, without
+ * importing @temporalio/client here (workflow code uses this module).
+ */
 export function innermost(err: unknown): unknown {
   let e = err;
-  while ((e instanceof ActivityFailure || e instanceof ChildWorkflowFailure) && e.cause) e = e.cause;
+  const clientWrapper = (x: unknown): x is Error & { cause: TemporalFailure } => x instanceof Error && !(x instanceof TemporalFailure) && x.cause instanceof TemporalFailure;
+  while (((e instanceof ActivityFailure || e instanceof ChildWorkflowFailure) && e.cause) || clientWrapper(e)) e = e.cause;
   return e;
 }
 

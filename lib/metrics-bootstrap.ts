@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Gauge } from 'prom-client';
 import type { SecdrConfig, StorageConfig } from './config/schema';
 import { drillLastSuccess, restoreLastVerified, snapshotLastSuccess } from './metrics';
+import { FailureType, TypedError } from './failure-types';
 import { loadLastSuccess } from './procedure-outcomes';
 import type { RecordStore } from './storage/records';
 import { createStore, type SnapshotStore } from './storage/snapshot-store';
@@ -47,7 +48,7 @@ async function raise(gauge: Gauge, labels: Record<string, string>, value: number
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new TypedError(FailureType.StorageRequestFailed, `${what} took longer than ${ms} ms`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { registry as secdrRegistry } from './metrics';
+import { listenFailed } from './listen-error';
 
 export interface MetricsServerOptions {
   /**
@@ -91,11 +92,7 @@ export async function startMetricsServer(
   });
   await new Promise<void>((resolve, reject) => {
     const failed = (err: NodeJS.ErrnoException) =>
-      reject(
-        new Error(
-          `metrics server: cannot listen on ${host}:${port} (${err.code ?? err.message}); set metrics.host/metrics.port in the config to a free address`,
-        ),
-      );
+      reject(listenFailed('metrics server', host, port, err, 'metrics.host/metrics.port'));
     server.once('error', failed);
     server.listen(port, host, () => {
       server.off('error', failed);

@@ -53,7 +53,7 @@ export async function loadLastSuccess(
       const text = await storeFor(s).read(lastSuccessPath(procedure, cluster));
       if (!text) continue;
       const rec = JSON.parse(text) as LastSuccess;
-      if (typeof rec.at !== 'string' || Number.isNaN(Date.parse(rec.at))) throw new Error(`record has no valid "at"`);
+      if (typeof rec.at !== 'string' || Number.isNaN(Date.parse(rec.at))) throw new TypedError(FailureType.EvidenceInvalid, `${lastSuccessPath(procedure, cluster)} has no valid "at" (an ISO time); the next success rewrites it`);
       if (!newest || Date.parse(rec.at) > Date.parse(newest.at)) newest = rec;
     } catch (err) {
       warn(`metrics: cannot read the last success of ${procedure}${cluster ? ` (${cluster})` : ''} in storage ${s.name}: ${err instanceof Error ? err.message : String(err)}`);

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Heartbeat } from '../workflows/dead-mans-switch';
 import type { DrillDeliveryLog } from './alerting/drill-deliveries';
+import { listenFailed } from './listen-error';
 
 /** The parts of Alertmanager's webhook payload (version 4) that the switch reads. */
 export interface AlertmanagerWebhookPayload {
@@ -108,6 +109,7 @@ export function hasFiringWatchdog(payload: AlertmanagerWebhookPayload): boolean 
 function withTimeout(p: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
+    // eslint-disable-next-line no-restricted-syntax -- internal: becomes the 503 answer's text and a warning, never thrown to a caller
     timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
@@ -187,11 +189,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   server.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     const failed = (err: NodeJS.ErrnoException) =>
-      reject(
-        new Error(
-          `webhook: cannot listen on ${opts.host}:${opts.port} (${err.code ?? err.message}); set deadMansSwitch.listen in the config to a free address`,
-        ),
-      );
+      reject(listenFailed('webhook', opts.host, opts.port, err, 'deadMansSwitch.listen.host/port'));
     server.once('error', failed);
     server.listen(opts.port, opts.host, () => {
       server.off('error', failed);

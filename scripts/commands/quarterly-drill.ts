@@ -38,7 +38,7 @@ export async function quarterlyCommand(config: SecdrConfig, entry: ProcedureEntr
     parent = await followWorkflow<QuarterlyDrillReport>(handle, opts.json);
   } catch (err) {
     parent = reportOfFailure(err) as QuarterlyDrillReport | undefined;
-    console.error(`quarterly drill failed: ${failureMessage((err as { cause?: unknown }).cause ?? err)}`);
+    console.error(`quarterly drill failed: ${failureMessage(err)}`);
     failed = true;
   }
   const stored = await loadEvidence(config.storage, handle.workflowId).catch((err: unknown) => {
@@ -112,7 +112,7 @@ export async function drillApproveCommand(config: SecdrConfig, id: string, by: s
     console.log(`approved by ${a.by} at ${a.at}`);
     return 0;
   } catch (err) {
-    console.error(`approval refused: ${failureMessage((err as { cause?: unknown }).cause ?? err)}`);
+    console.error(`approval refused: ${failureMessage(err)}`);
     return 1;
   }
 }

@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { SecdrConfig } from '../../lib/config/schema';
-import { failureMessage } from '../../lib/fail';
+import { ApplicationFailure } from '@temporalio/common';
+import { failureMessage, innermost } from '../../lib/fail';
 import type { ProcedureReport } from '../../lib/reports/types';
 import { SA } from '../../lib/search-attributes';
 import { connectClient } from '../../lib/temporal/connect';
@@ -18,14 +19,9 @@ export interface RunOpts {
 /** The report a failed procedure carries in its failure details (the frame puts it there). */
 export function reportOfFailure(err: unknown): ProcedureReport | undefined {
   if (!(err instanceof WorkflowFailedError)) return undefined;
-  const details = (err.cause as { details?: unknown[] } | undefined)?.details;
-  const r = details?.[0] as ProcedureReport | undefined;
+  const failure = innermost(err);
+  const r = (failure instanceof ApplicationFailure ? failure.details?.[0] : undefined) as ProcedureReport | undefined;
   return r && typeof r === 'object' && 'procedure' in r ? r : undefined;
-}
-
-function failureText(err: unknown): string {
-  if (err instanceof WorkflowFailedError) return failureMessage(err.cause ?? err);
-  return err instanceof Error ? err.message : String(err);
 }
 
 /**
@@ -66,7 +62,7 @@ export async function runProcedureCommand(
   } catch (err) {
     report = reportOfFailure(err);
     if (opts.json && report) console.log(JSON.stringify(report, null, 2));
-    console.error(`${entry.name} failed: ${failureText(err)}`);
+    console.error(`${entry.name} failed: ${failureMessage(err)}`);
     code = 1;
   }
   if (opts.junit && report) {

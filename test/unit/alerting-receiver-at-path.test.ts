@@ -10,7 +10,8 @@ describe('alerting drill: the receiver a resolved route path names', () => {
   const deployed = readFileSync(join(deployDir, 'alertmanager', 'alertmanager.yml'), 'utf8');
 
   it('finds the receiver of every route resolveRoutes returns on the deployed tree', () => {
-    for (const labels of [{ severity: 'critical', alertname: 'DR_DRILL_TEST' }, { severity: 'warning', alertname: 'X' }, { alertname: 'Watchdog' }, { alertname: 'Other' }]) {
+    const cases: Record<string, string>[] = [{ severity: 'critical', alertname: 'DR_DRILL_TEST' }, { severity: 'warning', alertname: 'X' }, { alertname: 'Watchdog' }, { alertname: 'Other' }];
+    for (const labels of cases) {
       for (const r of resolveRoutes(deployed, labels)) assert.equal(receiverAtPath(deployed, r.path), r.receiver, r.path);
     }
     assert.equal(receiverAtPath(deployed, 'route.routes[1] {severity="critical"}'), 'critical');

@@ -64,12 +64,20 @@ export type PkiSeal = 'static' | 'shamir';
  * "seal it instead of stopping it" outage. An auto-unseal CA cannot be held sealed: OpenBao 2.7.2
  * with the static seal unseals itself about 2 s after `sys/seal` (measured here).
  */
-export async function startOpenBaoPkiCa(dir: string, name = 'ca', opts: { seal?: PkiSeal } = {}): Promise<LocalCa> {
+export interface LocalOpenBaoCa extends LocalCa {
+  /**
+   * Generates a new root and a new intermediate under it on the running server and makes them the
+   * defaults (new keys, new chain), as a CA rebuilt from scratch after a disaster would come back.
+   */
+  rebuildRoot(): Promise<void>;
+}
+
+export async function startOpenBaoPkiCa(dir: string, name = 'ca', opts: { seal?: PkiSeal } = {}): Promise<LocalOpenBaoCa> {
   mkdirSync(dir, { recursive: true });
   const shamir = opts.seal === 'shamir';
   const node = await startOpenBao({ dir, nodeId: name, staticSealKeyFile: shamir ? undefined : writeStaticSealKey(join(dir, 'static.key')) });
   const { rootToken, keys } = await initNode(node.address, shamir ? 'shamir' : 'auto');
-  const rootPem = await setUpPki(node.address, rootToken, dir);
+  let rootPem = await setUpPki(node.address, rootToken, dir);
 
   let component: ComponentConfig;
   let lifecycle: { start(): Promise<void>; stop(): Promise<void> };
@@ -113,6 +121,19 @@ export async function startOpenBaoPkiCa(dir: string, name = 'ca', opts: { seal?:
       component: name,
     },
     rootPem: async () => rootPem,
+    async rebuildRoot() {
+      const api = vaultApi(node.address, { token: rootToken });
+      const root = (await api.write('pki/root/generate/internal', { common_name: `secdr test rebuilt root ${Date.now()}`, ttl: '87600h', key_type: 'ec', key_bits: 256 })).data;
+      await api.write('pki/config/issuers', { default: root.issuer_id });
+      const csr = (await api.write('pki_int/intermediate/generate/internal', { common_name: 'secdr test intermediate', key_type: 'ec', key_bits: 256 })).data.csr as string;
+      const signed = (await api.write('pki/root/sign-intermediate', { csr, format: 'pem_bundle', ttl: '43800h' })).data;
+      const set = (await api.write('pki_int/intermediate/set-signed', { certificate: `${signed.certificate}\n${root.certificate}` })).data as { mapping: Record<string, string> };
+      // The new intermediate is the imported issuer that has a key (the root comes in without one).
+      const intermediate = Object.entries(set.mapping).find(([, key]) => key)?.[0];
+      if (!intermediate) throw new Error(`local OpenBao CA: set-signed imported no issuer with a key (${JSON.stringify(set.mapping)})`);
+      await api.write('pki_int/config/issuers', { default: intermediate });
+      rootPem = root.certificate as string;
+    },
     async issue(names, ttl) {
       const [cn, ...rest] = names;
       const isIp = (s: string) => /^[0-9.]+$/.test(s);

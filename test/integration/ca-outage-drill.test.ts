@@ -12,6 +12,7 @@ import { ManagedProcess } from '../../dev-stack/supervisor';
 import { startTemporalDevServer, type TemporalDevServer } from '../../dev-stack/temporal';
 import { waitFor } from '../../dev-stack/wait';
 import { platformFor } from '../../lib/platform';
+import { fingerprint } from '../../lib/pki/pem';
 import { probeTls } from '../../lib/pki/tls-probe';
 import { dataConverterFor } from '../../lib/temporal/connect';
 import { caOutage } from '../../procedures/ca-outage';
@@ -154,7 +155,10 @@ describe('CA-outage drill on a real Temporal dev server, real CAs and real TLS e
       now.forEach((c, i) => assert.notEqual(c.serialNumber, before[i].serialNumber));
       assert.ok(d.installed!.every((i) => i.rootFingerprint === d.root!.recorded));
       assert.ok(r.endpoints.every((e) => e.reloads === 1));
-      assert.match(readFileSync(report.reportFiles!.markdown, 'utf8'), /Renew a certificate/);
+      const md = readFileSync(report.reportFiles!.markdown, 'utf8');
+      assert.match(md, /Renew a certificate/);
+      // The Markdown report's headroom table, one row per endpoint: serial, notAfter, time left, headroom.
+      for (const h of d.headroom!) assert.ok(md.includes(`| ${h.endpoint} | CN=localhost | ${h.serial} | ${h.notAfter} | ${h.remaining} | `), md);
       console.log(`      ${kind}: ${caOutage.summarize!(report)}; failure detected in ${d.failureDetectedSeconds} s; headroom ${d.headroom!.map((h) => `${h.endpoint} ${h.remaining} left (${h.headroomSeconds} s vs window+margin)`).join(', ')}`);
     });
   }
@@ -246,6 +250,41 @@ describe('CA-outage drill on a real Temporal dev server, real CAs and real TLS e
     const third = (await (await start(r)).result()) as CaOutageReport;
     assert.equal(third.outcome, 'succeeded', third.error);
     for (const e of r.endpoints) assert.equal((await served(e)).issuer, new X509Certificate(newRoot).subject);
+  });
+
+  it('a rebuilt OpenBao PKI (new root and intermediate) fails the drill as "root changed" too, and passes once the trust store carries the new root', async () => {
+    const ca = await startOpenBaoPkiCa(join(tmp.dir, 'rebuilt-bao-ca'), 'rebuilt-bao-ca');
+    const r = await rig('rebuilt-bao', ca);
+    client ??= new Client({ connection: await Connection.connect({ address: temporal.address }), dataConverter: dataConverterFor(r.config) });
+    await serve(r);
+    const oldRoot = await ca.rootPem();
+    // Long enough a hold to bring the stopped CA up, rebuild its PKI and stop it again before the drill brings it back.
+    const handle = await start(r, { holdSeconds: '20' });
+    await waitForStep(handle, /^Keep the CA down/);
+    await ca.start();
+    await ca.rebuildRoot();
+    await platformFor(ca.component).stop();
+    const newRoot = await ca.rootPem();
+    assert.notEqual(newRoot, oldRoot);
+    const err = await handle.result().then(
+      () => assert.fail('the drill must fail while the trust store lacks the new root'),
+      (e: unknown) => e as WorkflowFailedError,
+    );
+    const report = (err.cause as { details?: unknown[] }).details![0] as CaOutageReport;
+    assert.match(report.error!, /root changed: the CA now issues under "CN=secdr test rebuilt root \d+"/);
+    assert.ok(report.error!.includes(r.trustStore), report.error);
+    assert.match(report.error!, /web \(127\.0\.0\.1:\d+\), api \(127\.0\.0\.1:\d+\)/);
+    assert.equal(report.details.root?.changed, true);
+    assert.equal(report.details.root?.afterRecovery, fingerprint(new X509Certificate(newRoot)));
+    assert.equal(await caRunning(r), true);
+    assert.ok(r.endpoints.every((e) => e.reloads === 0));
+
+    appendFileSync(r.trustStore, `\n${newRoot}`);
+    const second = (await (await start(r)).result()) as CaOutageReport;
+    assert.equal(second.outcome, 'succeeded', second.error);
+    assert.equal(second.details.root?.changed, true);
+    assert.equal(second.details.installed?.length, 2);
+    assert.ok(second.details.installed!.every((i) => i.rootFingerprint === report.details.root!.afterRecovery));
   });
 
   it('completes on a second worker after the first is killed while the CA is down, and the CA is back', async () => {

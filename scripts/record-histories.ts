@@ -241,7 +241,7 @@ async function main(wanted: string[]): Promise<void> {
         clusters: [{ name: 'src', nodes: [source.address], auth: approle(seeded.snapshot), stagingDir: join(dir, 'staging'), localRetentionDays: 0 }],
         storage: [{ name: 'local', type: 'local', dir: join(dir, 'store') }],
         restore: {
-          targets: [{ name: 'dr', address: dr.address, seal: 'auto', verifier: approle(seeded.verifier), database: { role: 'readonly', host: pg.host, port: pg.port, database: 'postgres' } }],
+          targets: [{ name: 'dr', address: dr.address, seal: 'auto', verifier: approle(seeded.verifier), after: 'keep', database: { role: 'readonly', host: pg.host, port: pg.port, database: 'postgres' } }],
         },
         deadMansSwitch: { windowSeconds: 3, emergencyWebhook: { url: { file: join(dir, 'creds', 'emergency-url') } } },
         reportsDir: join(dir, 'reports'),

@@ -77,6 +77,7 @@ describe('end to end on the dev server: schedule → snapshot → restore → ve
               seal: 'shamir',
               shamir: { shares: 3, threshold: 2 },
               verifier: approle(seeded.verifier),
+              after: 'keep', // one-shot Shamir target; no restorer seeded for it
               database: { role: 'readonly', host: pg.host, port: pg.port, database: 'postgres' },
             },
           ],

@@ -72,8 +72,8 @@ describe('auto-unseal KMS unavailable: OpenBao transit seal against a second Ope
         storage: [{ name: 'local', type: 'local', dir: join(tmp.dir, 'store') }],
         restore: {
           targets: [
-            { name: 'dr-a', address: nodes.drA.address, seal: 'auto', kms: { type: 'transit', address: kmsA.node.address }, verifier: approle(creds.verifier) },
-            { name: 'dr-b', address: nodes.drB.address, seal: 'auto', kms: { type: 'transit', address: kmsB.node.address }, verifier: approle(creds.verifier) },
+            { name: 'dr-a', address: nodes.drA.address, seal: 'auto', kms: { type: 'transit', address: kmsA.node.address }, verifier: approle(creds.verifier), after: 'keep' },
+            { name: 'dr-b', address: nodes.drB.address, seal: 'auto', kms: { type: 'transit', address: kmsB.node.address }, verifier: approle(creds.verifier), after: 'keep' },
           ],
         },
         reportsDir: join(tmp.dir, 'reports'),

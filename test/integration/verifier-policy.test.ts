@@ -55,6 +55,7 @@ describe('verifier policy (deploy/vault/policies/secdr-verifier.hcl) on real Ope
             address: bao.address,
             seal: 'auto',
             verifier: { method: 'approle', roleId: { file: creds.verifier.roleIdFile }, secretId: { file: creds.verifier.secretIdFile } },
+            after: 'keep', // nothing is restored here
             database: { role: 'readonly', host: pg.host, port: pg.port },
           },
         ],

@@ -21,7 +21,7 @@ export const MOTO_ENV = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'tes
  * processes and for the quarterly demo (through drill-stack.ts): a Temporal dev server, moto (S3 + KMS), PostgreSQL, an OpenBao source with the
  * static seal, seeded as a deployment would be (least-privilege AppRoles), and `targets`
  * fresh OpenBao DR targets sharing its seal key (auto-unseal), named dr-1, dr-2, …: a
- * restore goes into a fresh target only.
+ * restore goes into a fresh target only, and seals it afterwards with the seeded restorer AppRole.
  */
 export interface DrStack {
   temporal: TemporalDevServer;
@@ -86,6 +86,9 @@ export async function startDrStack(opts: DrStackOptions): Promise<DrStack> {
         address: t.address,
         seal: 'auto',
         verifier: approle(seeded.verifier),
+        // The restorer from the source's data seals each target after its restore (after: seal, the default):
+        // no live copy of production stays up, and the crash tests can check that a killed run did the same.
+        restorer: approle(seeded.restorer),
         database: { role: 'readonly', host: pg.host, port: pg.port, database: 'postgres' },
       })),
     },

@@ -17,7 +17,9 @@ import { vaultRestore } from '../../procedures/vault-restore';
 import { vaultSnapshot } from '../../procedures/vault-snapshot';
 import { vaultRestoreWorkflow, vaultSnapshotWorkflow } from '../../workflows';
 import type { SnapshotResult } from '../../workflows/vault-snapshot';
-import { assertEndedCleanly, atStep, inEpilogue, midStream, runAndKill, WorkerPool, type CrashRun, type KillPoint } from '../harness/crash';
+import { nodeHealth } from '../../lib/vault/health';
+import { targetNamed } from '../../lib/config/lookup';
+import { assertEndedCleanly, assertTargetOutOfService, atStep, inEpilogue, midStream, midStreamWhen, runAndKill, WorkerPool, type CrashRun, type KillPoint } from '../harness/crash';
 import { MOTO_ENV, startDrStack, type DrStack } from '../../dev-stack/dr-stack';
 import { tempDir } from '../harness/temp';
 import { filesUnder } from '../harness/worker-process';
@@ -26,31 +28,43 @@ const SNAPSHOT_STEPS = ['find active node', 'write canary', 'stream, verify and 
 
 /**
  * Kill points, by runbook step name. A killed host's activity is retried only when its timeout
- * notices: quick steps 30 s (start-to-close), streaming steps 60 s (heartbeat), the
- * force-restore 2 min (heartbeat, one attempt: the restore then fails cleanly), plus 30 s for
+ * notices: quick steps 30 s (start-to-close), streaming steps 60 s (heartbeat), the snapshot's
+ * retention and staging clean-up 3 min (the `retention` profile's start-to-close: no heartbeat),
+ * the force-restore 2 min (heartbeat, one attempt: the restore then fails cleanly), plus 30 s for
  * the undo that removes a downloaded copy on the dead host (host queue schedule-to-start).
  * Each run also waits for its replacement host to start (bundling the workflows: ~1 min on
  * this loaded machine). Polling the status query is not instant, so a kill aimed at a quick
  * step can land in the next one; every run logs the step and activity it actually hit.
- *
- * Not aimed at: the snapshot's "retention in s3" and "clean local staging". Their profile
- * (`retention`: 10-minute start-to-close, no heartbeat) means a host killed during either
- * stalls the snapshot for 10 minutes before the retry; that is a finding for the profile,
- * not something this suite can wait for. (The epilogue point comes right after them.)
  */
-const snapshotPoints: { point: KillPoint; slow?: string }[] = [
+const snapshotPoints: { point: KillPoint; slow?: string; timeoutMs?: number }[] = [
   { point: atStep('find active node') },
   { point: atStep('write canary') },
   { point: atStep('stream, verify and upload snapshot'), slow: 'waits the 1-min heartbeat timeout' },
   { point: midStream('takeSnapshot'), slow: 'waits the 1-min heartbeat timeout' },
+  { point: atStep('retention in s3'), slow: 'up to the 3-min start-to-close', timeoutMs: 420_000 },
+  { point: atStep('clean local staging'), slow: 'up to the 3-min start-to-close', timeoutMs: 420_000 },
   { point: inEpilogue('clean local staging'), slow: 'up to the 1-min start-to-close' },
 ];
 
-const restorePoints: { point: KillPoint; slow?: string }[][] = [
+/** Which restore target each restore run writes to (the force-restore kill point asks it). */
+const targetOfRun = new Map<string, string>();
+let drStack: DrStack | undefined;
+
+/**
+ * The force-restore's upload is under way once its target, initialised by it, answers active:
+ * the activity then streams the snapshot and heartbeats while Vault applies it.
+ */
+const forceRestoreUploading = midStreamWhen('restoreSnapshot', 'upload', async (handle) => {
+  const target = targetNamed(drStack!.config, targetOfRun.get(handle.workflowId)!);
+  return (await nodeHealth(target.address, target.caFile, 2000)).state === 'active';
+});
+
+const restorePoints: { point: KillPoint; slow?: string; timeoutMs?: number }[][] = [
   [
     { point: atStep('list verified snapshots') },
     { point: atStep('init target and force-restore'), slow: 'waits the 2-min heartbeat timeout, then fails cleanly' },
-    { point: inEpilogue('dynamic database credential logs in'), slow: 'up to the 1-min start-to-close' },
+    // The epilogue now seals the target (retireTarget, `targetLifecycle`: no heartbeat, 5-min start-to-close).
+    { point: inEpilogue('dynamic database credential logs in'), slow: 'up to the 1-min start-to-close, 5 min if the kill cuts the sealing', timeoutMs: 480_000 },
   ],
   [
     { point: atStep('download and verify'), slow: 'waits the 1-min heartbeat timeout' },
@@ -61,7 +75,14 @@ const restorePoints: { point: KillPoint; slow?: string }[][] = [
     { point: midStream('downloadSnapshot'), slow: 'waits the 1-min heartbeat timeout' },
     { point: atStep('read canary with verifier'), slow: 'up to 1 min, plus 30 s for the dead host’s undo' },
   ],
+  [
+    // `targetLifecycle` has no heartbeat: a host killed inside the step stalls the restore for its 5-min start-to-close.
+    { point: atStep('bring the target back into service'), slow: 'up to the 5-min start-to-close', timeoutMs: 480_000 },
+    { point: forceRestoreUploading, slow: 'waits the 2-min heartbeat timeout, then fails cleanly' },
+  ],
 ];
+/** The activity a mid-stream kill must cut. */
+const STREAMED_BY: Record<string, string> = { [midStream('downloadSnapshot').label]: 'downloadSnapshot', [forceRestoreUploading.label]: 'restoreSnapshot' };
 
 describe('crash at every step: the worker host is SIGKILLed at each step in turn and a new host with empty staging takes over', function () {
   this.timeout(900_000);
@@ -74,25 +95,32 @@ describe('crash at every step: the worker host is SIGKILLed at each step in turn
 
   const lane = (name: string) => {
     const taskQueue = `crash-${name}-${randomUUID()}`;
-    const pool = new WorkerPool({ dir: tmp.dir, prefix: name, config: { ...stack.raw, temporal: { taskQueue } }, temporalAddress: stack.temporal.address, env: MOTO_ENV });
+    // keepLast 6: the snapshot lane's retention (real deletes from its 7th snapshot on) never removes a snapshot a
+    // restore lane chose minutes before; a restore stalled 5 min by a kill in a no-heartbeat step lost it with the default 3.
+    const config = { ...stack.raw, temporal: { taskQueue }, retention: { keepLast: 6 } };
+    const pool = new WorkerPool({ dir: tmp.dir, prefix: name, config, temporalAddress: stack.temporal.address, env: MOTO_ENV });
     pools.push(pool);
     return { pool, taskQueue };
   };
 
   const startSnapshot = (taskQueue: string) => () =>
     stack.client.workflow.start(vaultSnapshotWorkflow, { taskQueue, workflowId: `crash-snapshot-${randomUUID()}`, args: [vaultSnapshot.input(stack.config, { cluster: 'src' })] });
-  const startRestore = (taskQueue: string) => () =>
-    stack.client.workflow.start(vaultRestoreWorkflow, {
+  const startRestore = (taskQueue: string) => () => {
+    const workflowId = `crash-restore-${randomUUID()}`;
+    const target = stack.nextTarget();
+    targetOfRun.set(workflowId, target);
+    return stack.client.workflow.start(vaultRestoreWorkflow, {
       taskQueue,
-      workflowId: `crash-restore-${randomUUID()}`,
-      args: [{ ...vaultRestore.input(stack.config, { cluster: 'src', target: stack.nextTarget() }), pollSeconds: 1 }],
+      workflowId,
+      args: [{ ...vaultRestore.input(stack.config, { cluster: 'src', target }), pollSeconds: 1 }],
     });
+  };
 
   /** Runs a lane's kill points one after another; each test awaits its own. */
-  const schedule = (l: ReturnType<typeof lane>, kind: string, points: { point: KillPoint }[], start: () => Promise<WorkflowHandle>) => {
+  const schedule = (l: ReturnType<typeof lane>, kind: string, points: { point: KillPoint; timeoutMs?: number }[], start: () => Promise<WorkflowHandle>) => {
     let previous: Promise<unknown> = Promise.resolve();
-    for (const { point } of points) {
-      const run = previous.catch(() => undefined).then(() => runAndKill({ client: stack.client, pool: l.pool, start, point, workers: 1, timeoutMs: 300_000 }));
+    for (const { point, timeoutMs = 300_000 } of points) {
+      const run = previous.catch(() => undefined).then(() => runAndKill({ client: stack.client, pool: l.pool, start, point, workers: 1, timeoutMs }));
       run.catch(() => undefined);
       runs.set(`${kind}: ${point.label}`, run);
       previous = run;
@@ -101,7 +129,7 @@ describe('crash at every step: the worker host is SIGKILLed at each step in turn
 
   before(async () => {
     // 24 MiB of barrier-encrypted secrets: the snapshot and download streams last long enough to be cut.
-    stack = await startDrStack({ dir: tmp.dir, targets: 8, taskQueue: `crash-${randomUUID()}`, fillMiB: 24 });
+    stack = drStack = await startDrStack({ dir: tmp.dir, targets: restorePoints.flat().length, taskQueue: `crash-${randomUUID()}`, fillMiB: 24 });
     const snapshotLane = lane('snapshot');
     await snapshotLane.pool.ready(1);
     // A run without a kill: the reference step list, and the snapshot every restore below uses.
@@ -138,7 +166,7 @@ describe('crash at every step: the worker host is SIGKILLed at each step in turn
   }
 
   for (const { point, slow } of restorePoints.flat()) {
-    it(`restore, killed when ${point.label}: verified on the new host, or fails cleanly only if the one-attempt force-restore was cut${slow ? ` (slow: ${slow})` : ''}`, async () => {
+    it(`restore, killed when ${point.label}: verified on the new host, or fails cleanly only if the one-attempt force-restore was cut; the target ends sealed${slow ? ` (slow: ${slow})` : ''}`, async () => {
       const run = await runs.get(`restore: ${point.label}`)!;
       await assertEndedCleanly(run, 'verified');
       const failedStep = run.report.steps.find((s) => s.outcome === 'failed')?.name;
@@ -150,8 +178,9 @@ describe('crash at every step: the worker host is SIGKILLed at each step in turn
       } else {
         assert.equal(run.outcome, 'verified');
       }
-      if (point.label.includes('middle')) assert.equal(run.cutActivity, 'downloadSnapshot', 'the kill cut the download');
-      console.log(`      ${run.outcome}; hit step "${run.hitStep ?? '-'}", killed ${run.killed.join(', ')}${run.cutActivity ? ` during ${run.cutActivity}` : ''}; ended ${run.recoverySeconds} s later`);
+      if (STREAMED_BY[point.label]) assert.equal(run.cutActivity, STREAMED_BY[point.label], 'the kill cut the stream');
+      const target = await assertTargetOutOfService(run, stack.config);
+      console.log(`      ${run.outcome}; hit step "${run.hitStep ?? '-'}", killed ${run.killed.join(', ')}${run.cutActivity ? ` during ${run.cutActivity}` : ''}; ended ${run.recoverySeconds} s later; target ${target}`);
     });
   }
 

@@ -3,7 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { targetNamed } from '../../lib/config/lookup';
+import type { SecdrConfig } from '../../lib/config/schema';
+import { FailureType } from '../../lib/failure-types';
 import type { ProcedureReport } from '../../lib/reports/types';
+import { login } from '../../lib/vault/client';
+import { nodeHealth } from '../../lib/vault/health';
 import type { ProcedureStatus } from '../../workflows/frame';
 import { statusQuery } from '../../workflows/frame';
 import { waitFor } from '../../dev-stack/wait';
@@ -25,6 +30,8 @@ export interface KillPoint {
   /** Whether the point needs the server's view of pending activities (slower to poll) or only the status query. */
   needsPending?: boolean;
   reached(view: RunView): boolean;
+  /** A further check of the world outside Temporal, asked only once `reached` holds (e.g. what the target answers). */
+  confirm?(handle: WorkflowHandle): Promise<boolean>;
 }
 
 /** As soon as the status query shows the step (named as in the runbook; a prefix for names with a snapshot key) started. */
@@ -54,6 +61,18 @@ export const midStream = (activityType: string): KillPoint => ({
   label: `in the middle of ${activityType}'s stream`,
   needsPending: true,
   reached: (v) => v.pending.some((a) => a.activityType?.name === activityType && a.state === STARTED && (a.heartbeatDetails?.payloads?.length ?? 0) > 0),
+});
+
+/**
+ * In the middle of a streaming activity that heartbeats before its stream starts (the
+ * force-restore heartbeats while it waits for the target to turn active): midStream, once
+ * `streaming` also says the stream is under way. The server keeps the first heartbeat's details
+ * and throttles the rest, so they cannot tell the phase; the system on the other end can.
+ */
+export const midStreamWhen = (activityType: string, stream: string, streaming: (handle: WorkflowHandle) => Promise<boolean>): KillPoint => ({
+  ...midStream(activityType),
+  label: `in the middle of ${activityType}'s ${stream}`,
+  confirm: streaming,
 });
 
 /**
@@ -149,13 +168,15 @@ export async function runAndKill(opts: {
   const handle = await opts.start();
   let view: RunView = { pending: [] };
   for (;;) {
-    const status = await handle.query(statusQuery).catch(() => undefined);
+    // A point confirmed outside Temporal aims at a window of a second or less (a stream to a local
+    // server): it polls only the server's view, the quickest look, and skips the status query.
+    const status = point.confirm ? undefined : await handle.query(statusQuery).catch(() => undefined);
     const desc = point.needsPending || !status ? await handle.describe() : undefined;
     if (desc && desc.status.name !== 'RUNNING') {
       throw new Error(`${handle.workflowId} ended (${desc.status.name}) before the kill point (${point.label}) was reached; last steps: ${JSON.stringify(view.status?.steps.map((s) => s.name))}`);
     }
     view = { pending: desc?.raw.pendingActivities ?? [], status: status ?? view.status };
-    if (point.reached(view)) break;
+    if (point.reached(view) && (!point.confirm || (await point.confirm(handle)))) break;
     if (status?.phase && /^(succeeded|verified|failed|cancelled)/.test(status.phase)) {
       throw new Error(`${handle.workflowId} finished (${status.phase}) before the kill point (${point.label}) was reached; steps: ${JSON.stringify(status.steps.map((s) => s.name))}`);
     }
@@ -163,16 +184,25 @@ export async function runAndKill(opts: {
   }
 
   // The hosts serving the run: the one running the activity in flight, and the one that
-  // completed the workflow's last task (its sticky cache holds the workflow).
-  const [desc, history] = await Promise.all([handle.describe(), handle.fetchHistory()]);
+  // completed the workflow's last task (its sticky cache holds the workflow). A host the kill
+  // point already saw running the activity dies at once: the activity may end while the
+  // history is fetched.
+  const victims: WorkerProcess[] = [];
   const identities = new Set<string>();
-  for (const a of desc.raw.pendingActivities ?? []) if (a.state === STARTED && a.lastWorkerIdentity) identities.add(a.lastWorkerIdentity);
+  let killedAt = 0;
+  const kill = async (ids: Iterable<string>) => {
+    for (const i of ids) identities.add(i);
+    const hosts = [...identities].map((i) => pool.byIdentity(i)).filter((w): w is WorkerProcess => w !== undefined && w.process.alive && !victims.includes(w));
+    if (hosts.length && !killedAt) killedAt = Date.now();
+    victims.push(...hosts);
+    await Promise.all(hosts.map((w) => w.kill()));
+  };
+  const running = (pending: PendingActivity[]) => pending.filter((a) => a.state === STARTED && a.lastWorkerIdentity).map((a) => a.lastWorkerIdentity!);
+  await kill(running(view.pending));
+  const [desc, history] = await Promise.all([handle.describe(), handle.fetchHistory()]);
   const lastTask = [...(history.events ?? [])].reverse().find((e) => e.workflowTaskCompletedEventAttributes?.identity);
-  if (lastTask) identities.add(lastTask.workflowTaskCompletedEventAttributes!.identity!);
-  const victims = [...identities].map((i) => pool.byIdentity(i)).filter((w): w is WorkerProcess => w !== undefined && w.process.alive);
+  await kill([...running(desc.raw.pendingActivities ?? []), ...(lastTask ? [lastTask.workflowTaskCompletedEventAttributes!.identity!] : [])]);
   assert.ok(victims.length > 0, `no live worker host matches the identities serving ${handle.workflowId}: ${[...identities].join(', ')}`);
-  const killedAt = Date.now();
-  await Promise.all(victims.map((w) => w.kill()));
   // Replacement hosts for the next run (and for this one, when no standby is left).
   for (let i = 0; i < victims.length; i++) void pool.add().catch(() => undefined);
   const killedIds = new Set(victims.flatMap((w) => [...w.identities]));
@@ -232,4 +262,39 @@ export async function assertEndedCleanly(run: CrashRun, success: ProcedureReport
   // On a loaded machine a replacement host may be too busy starting to answer in time: ask again.
   const status = await waitFor(`the status of ${run.handle.workflowId}`, () => run.handle.query(statusQuery), { timeoutMs: 90_000, intervalMs: 1000 });
   assert.deepEqual(status.pendingUndos, [], `no undo left pending: ${where}`);
+}
+
+/**
+ * After a restore run, killed or not: its target serves no live copy of production. It answers
+ * sealed (`after: seal`, sealed by the undo with the restorer from the restored data) or not at
+ * all (`after: stop`); only a failed run may leave it otherwise, and then holding nothing of the
+ * source: uninitialised, or initialised but never restored (a force-restore cut before Vault
+ * applied it), which the restorer AppRole from the source's data proves by not logging in.
+ * Returns what it found, for the test log.
+ */
+export async function assertTargetOutOfService(run: CrashRun, config: SecdrConfig): Promise<string> {
+  const { report } = run;
+  // A restore report carries its details at the top level (RestoreReport).
+  const name = (report as ProcedureReport & { target?: string }).target;
+  assert.ok(name, `the restore report names its target: ${JSON.stringify(report).slice(0, 300)}`);
+  const target = targetNamed(config, name);
+  const where = `target ${name} after the restore killed when ${run.point} (${run.error ?? report.outcome})`;
+  const undo = report.compensations.find((c) => c.name === `put ${name} out of service`);
+  assert.ok(undo, `${where}: the run registered putting it out of service: ${JSON.stringify(report.compensations)}`);
+  assert.deepEqual(report.findings.filter((f) => /left unsealed|keeps serving/.test(f)), [], `${where}: no finding that it stays in service`);
+  const state = (await nodeHealth(target.address, target.caFile)).state;
+  const expected = target.after === 'stop' ? 'unreachable' : 'sealed';
+  if (state === expected) {
+    if (target.after === 'seal') assert.match(undo.detail ?? '', /^(already )?sealed$/, `${where}: the undo sealed it`);
+    return `${state} (undo: ${undo.detail})`;
+  }
+  assert.equal(report.outcome, 'failed', `${where}: answers ${state}, not ${expected}: a live copy of production (undo: ${undo.detail})`);
+  if (state === 'uninitialized') return `${state}: nothing restored (undo: ${undo.detail})`;
+  assert.equal(state, 'active', `${where}: answers ${state}`);
+  await assert.rejects(login(target.address, target.restorer!, target.caFile, `${name} restorer (crash check)`), (err: { type?: string }) => {
+    assert.equal(err.type, FailureType.VaultPermissionDenied, `${where}: answers active and the restorer does not log in for another reason: ${String(err)}`);
+    return true;
+  }, `${where}: answers active and the source's restorer logs in: a live copy of production (undo: ${undo.detail})`);
+  assert.match(undo.detail ?? '', /holds no restore of this source/, `${where}: the undo says why it left the target up`);
+  return `${state}, holds nothing of the source (undo: ${undo.detail})`;
 }

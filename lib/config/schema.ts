@@ -220,6 +220,15 @@ export const configSchema = z
       if (t.shamir && t.shamir.threshold > t.shamir.shares) {
         ctx.addIssue({ code: 'custom', path: ['restore', 'targets', i, 'shamir', 'threshold'], message: 'threshold cannot exceed shares' });
       }
+      if (t.after === 'seal' && !t.restorer) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['restore', 'targets', i, 'restorer'],
+          message:
+            'required when after is seal (the default): the restorer AppRole from the source\'s data seals the restored copy (its policy holds sys/seal); ' +
+            'add a restorer AppRole (deploy/vault/policies/secdr-restorer.hcl) or set after: stop (with component) or after: keep',
+        });
+      }
       if (t.after === 'stop' && !t.component) {
         ctx.addIssue({ code: 'custom', path: ['restore', 'targets', i, 'component'], message: '`after: stop` stops the target through its platform adapter: name the component that runs it (components[].name)' });
       }

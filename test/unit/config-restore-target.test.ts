@@ -5,7 +5,7 @@ const base = (target: Record<string, unknown>, components: unknown[] = []) => ({
   clusters: [{ name: 'c', nodes: ['http://127.0.0.1:8200'], auth: { method: 'token', token: { env: 'T' } } }],
   storage: [{ name: 'local', type: 'local', dir: '/tmp/x' }],
   components,
-  restore: { targets: [{ name: 'dr', address: 'http://127.0.0.1:8300', seal: 'auto', verifier: { method: 'token', token: { env: 'V' } }, ...target }] },
+  restore: { targets: [{ name: 'dr', address: 'http://127.0.0.1:8300', seal: 'auto', verifier: { method: 'token', token: { env: 'V' } }, restorer: { method: 'token', token: { env: 'R' } }, ...target }] },
   codec: { key: { env: 'K' } },
 });
 const problems = (raw: unknown): string[] => {
@@ -30,6 +30,16 @@ describe('restore target config: after, component, kms', () => {
     assert.deepEqual(problems(base({ component: 'vault-dr' })), [
       'restore.targets[0].component: no component named "vault-dr"; add it under components: (name + platform) or fix the name',
     ]);
+  });
+
+  it('requires a restorer when the target is sealed afterwards (after: seal, the default), naming the policy and the alternatives', () => {
+    const message =
+      "restore.targets[0].restorer: required when after is seal (the default): the restorer AppRole from the source's data seals the restored copy (its policy holds sys/seal); " +
+      'add a restorer AppRole (deploy/vault/policies/secdr-restorer.hcl) or set after: stop (with component) or after: keep';
+    assert.deepEqual(problems(base({ restorer: undefined })), [message]);
+    assert.deepEqual(problems(base({ restorer: undefined, after: 'seal' })), [message]);
+    assert.deepEqual(problems(base({ restorer: undefined, after: 'keep' })), [], 'keep needs no restorer');
+    assert.deepEqual(problems(base({ restorer: undefined, after: 'stop', component: 'vault-dr' }, [{ name: 'vault-dr', platform: { type: 'systemd', unit: 'openbao-dr.service' } }])), [], 'stop needs no restorer');
   });
 
   it('refuses a seal KMS on a Shamir target and an unknown KMS type', () => {

@@ -60,6 +60,41 @@ function stamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
 
+/** How long a sealed restore target must stay sealed to count (longer than auto-unseal's 5 s start-up retry), and how often secdr seals it again. */
+const SEAL_HOLD_MS = 7_000;
+const SEAL_ATTEMPTS = 3;
+
+/**
+ * Seals a node and checks the seal holds. An auto-unseal server keeps retrying its stored-key
+ * unseal every 5 s from start-up until one attempt finds it unsealed, so a seal inside that
+ * window is undone seconds later (seen with OpenBao's static seal on a freshly started target).
+ * The seal counts only once it has held past that loop; returns the attempt on which it held.
+ */
+export async function sealUntilItHolds(target: Pick<RestoreTarget, 'name' | 'address' | 'caFile'>, seal: () => Promise<void>, holdMs = SEAL_HOLD_MS): Promise<number> {
+  for (let attempt = 1; attempt <= SEAL_ATTEMPTS; attempt++) {
+    await seal();
+    if (!(await unsealedAgainWithin(target, holdMs))) return attempt;
+    log.warn('restore target unsealed itself again after sys/seal; sealing again', { target: target.name, attempt });
+  }
+  throw fail(
+    FailureType.VaultRequestFailed,
+    `target ${target.name}: unsealed itself again after each of ${SEAL_ATTEMPTS} seals (${target.address}); ` +
+      'sys/seal cannot keep it sealed: set restore.targets[].after: stop with a component so secdr stops it instead',
+  );
+}
+
+/** Watches a just-sealed node for `ms`: true as soon as it answers unsealed again. */
+async function unsealedAgainWithin(target: Pick<RestoreTarget, 'address' | 'caFile'>, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const health = await nodeHealth(target.address, target.caFile);
+    heartbeat({ waitingFor: 'seal to hold', state: health.state });
+    if (health.state === 'active' || health.state === 'standby' || health.state === 'perf-standby') return true;
+  }
+  return false;
+}
+
 /** Polls until the node is active (or in one of `accept`), heartbeating the state it saw; returns that state. */
 async function waitActive(address: string, caFile: string | undefined, timeoutMs: number, accept: string[] = ['active']): Promise<string> {
   const deadline = Date.now() + timeoutMs;
@@ -387,12 +422,15 @@ export function createVaultActivities(config: SecdrConfig) {
         if ((err as { type?: string }).type === FailureType.VaultPermissionDenied) return { after: 'seal', detail: 'left as is: holds no restore of this source (the restorer does not log in)' };
         throw err;
       }
-      try {
-        await vaultApi(target.address, { token, caFile: target.caFile }).write('sys/seal', {});
-      } catch (err) {
-        throw vaultFailure(err, `target ${target.name}: sealing the restored copy`, 'sys/seal', 'secdr-restorer', target.address);
-      }
-      return { after: 'seal', detail: 'sealed' };
+      const seal = async (): Promise<void> => {
+        try {
+          await vaultApi(target.address, { token, caFile: target.caFile }).write('sys/seal', {});
+        } catch (err) {
+          throw vaultFailure(err, `target ${target.name}: sealing the restored copy`, 'sys/seal', 'secdr-restorer', target.address);
+        }
+      };
+      const attempts = await sealUntilItHolds(target, seal);
+      return { after: 'seal', detail: attempts === 1 ? 'sealed' : `sealed (held on attempt ${attempts}: the server had unsealed itself again)` };
     },
 
     /**

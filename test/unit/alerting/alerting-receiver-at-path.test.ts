@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { atReceiver } from '../../activities/alerting-drill';
-import { receiverAtPath, resolveRoutes } from '../../lib/alerting/routes';
-import { deployDir } from '../harness/alerting';
+import { atReceiver } from '../../../activities/alerting-drill';
+import { receiverAtPath, resolveRoutes } from '../../../lib/alerting/routes';
+import { deployDir } from '../../harness/alerting';
 
 describe('alerting drill: the receiver a resolved route path names', () => {
   const deployed = readFileSync(join(deployDir, 'alertmanager', 'alertmanager.yml'), 'utf8');

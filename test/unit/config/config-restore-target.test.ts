@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ConfigError, parseConfig } from '../../lib/config/load';
+import { ConfigError, parseConfig } from '../../../lib/config/load';
 
 const base = (target: Record<string, unknown>, components: unknown[] = []) => ({
   clusters: [{ name: 'c', nodes: ['http://127.0.0.1:8200'], auth: { method: 'token', token: { env: 'T' } } }],

@@ -4,11 +4,11 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { canaryLine, canarySeq, missingSeqs } from '../../lib/logs/canary';
-import { canaryLogQL, canarySeqsFromAnswer, LokiClient } from '../../lib/logs/loki';
-import { canaryQuery, parseJsonLines } from '../../lib/logs/victorialogs';
+import { canaryLine, canarySeq, missingSeqs } from '../../../lib/logs/canary';
+import { canaryLogQL, canarySeqsFromAnswer, LokiClient } from '../../../lib/logs/loki';
+import { canaryQuery, parseJsonLines } from '../../../lib/logs/victorialogs';
 
-const fixtures = join(__dirname, '..', 'fixtures', 'loki');
+const fixtures = join(__dirname, '..', '..', 'fixtures', 'loki');
 const fixture = (name: string) => readFileSync(join(fixtures, name), 'utf8');
 const RUN = 'log-failover-20261129-0500';
 

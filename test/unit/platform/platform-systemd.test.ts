@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { systemctlArgv } from '../../lib/platform/systemd';
+import { systemctlArgv } from '../../../lib/platform/systemd';
 
 // systemd cannot run on the build machines; what the adapter runs is an argument array, checked here.
 describe('systemd platform adapter argv', () => {

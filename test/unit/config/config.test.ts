@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, parseConfig } from '../../lib/config/load';
-import { configCheckCommand } from '../../scripts/commands/config-check';
-import { tempDir } from '../harness/temp';
+import { ConfigError, loadConfig, parseConfig } from '../../../lib/config/load';
+import { configCheckCommand } from '../../../scripts/commands/config-check';
+import { tempDir } from '../../harness/temp';
 
 const valid = () => ({
   clusters: [{ name: 'prod', nodes: ['https://v0:8200'], auth: { method: 'token', token: { env: 'VAULT_TOKEN' } } }],

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { ConfigError } from '../../lib/config/load';
-import { BOTH_DOWN_MIN_OUTAGE_SECONDS } from '../../lib/logs/both-down-window';
-import { logFailover } from '../../procedures/log-failover';
-import { testConfig } from '../harness/config';
-import { tempDir } from '../harness/temp';
+import { ConfigError } from '../../../lib/config/load';
+import { BOTH_DOWN_MIN_OUTAGE_SECONDS } from '../../../lib/logs/both-down-window';
+import { logFailover } from '../../../procedures/log-failover';
+import { testConfig } from '../../harness/config';
+import { tempDir } from '../../harness/temp';
 
 /** Bad log-pipeline settings fail with the field, what is wrong and the fix. */
 describe('logPipeline config and the log-failover input', () => {
@@ -99,7 +99,7 @@ describe('logPipeline config and the log-failover input', () => {
   });
 
   it('the both-down minimum covers LogPipelineDown as deployed: every rule\'s rate window + for + one 15 s scrape', () => {
-    const file = join(__dirname, '..', '..', 'deploy', 'prometheus', 'rules', 'log-pipeline.yml');
+    const file = join(__dirname, '..', '..', '..', 'deploy', 'prometheus', 'rules', 'log-pipeline.yml');
     const groups = (parse(readFileSync(file, 'utf8')) as { groups: { rules: { alert?: string; expr: string; for?: string }[] }[] }).groups;
     const rules = groups.flatMap((g) => g.rules).filter((r) => r.alert === 'LogPipelineDown');
     assert.equal(rules.length, 2, 'one LogPipelineDown for Fluent Bit, one for vlagent');

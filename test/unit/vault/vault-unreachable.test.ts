@@ -5,10 +5,10 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { freePort } from '../../dev-stack/ports';
-import { vaultApi, vaultFailure } from '../../lib/vault/client';
-import { findActiveNode, nodeHealth } from '../../lib/vault/health';
-import { tempDir } from '../harness/temp';
+import { freePort } from '../../../dev-stack/ports';
+import { vaultApi, vaultFailure } from '../../../lib/vault/client';
+import { findActiveNode, nodeHealth } from '../../../lib/vault/health';
+import { tempDir } from '../../harness/temp';
 
 describe('an unreachable Vault says why: DNS, refused, timeout or TLS (real sockets)', () => {
   const tmp = tempDir('unreachable');

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { compareReports } from '../../lib/reports/compare';
-import { renderReportHtml } from '../../lib/reports/html';
-import { renderJunitXml } from '../../lib/reports/junit';
-import { renderMarkdown } from '../../lib/reports/markdown';
-import { sampleCaOutageReport, sampleDrillReport, sampleLogFailoverReport } from '../fixtures/sample-reports';
+import { compareReports } from '../../../lib/reports/compare';
+import { renderReportHtml } from '../../../lib/reports/html';
+import { renderJunitXml } from '../../../lib/reports/junit';
+import { renderMarkdown } from '../../../lib/reports/markdown';
+import { sampleCaOutageReport, sampleDrillReport, sampleLogFailoverReport } from '../../fixtures/sample-reports';
 
 describe('report renderers', () => {
   describe('HTML', () => {

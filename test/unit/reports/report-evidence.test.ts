@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StorageConfig } from '../../lib/config/schema';
-import { applyEvidenceRetention, listEvidence, loadEvidence, storeEvidence } from '../../lib/reports/evidence';
-import { tempDir } from '../harness/temp';
-import { sampleDrillReport } from '../fixtures/sample-reports';
+import type { StorageConfig } from '../../../lib/config/schema';
+import { applyEvidenceRetention, listEvidence, loadEvidence, storeEvidence } from '../../../lib/reports/evidence';
+import { tempDir } from '../../harness/temp';
+import { sampleDrillReport } from '../../fixtures/sample-reports';
 
 describe('drill evidence in the snapshot storage (real local store)', () => {
   let tmp: ReturnType<typeof tempDir>;

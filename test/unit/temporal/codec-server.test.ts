@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { AesGcmCodec } from '../../lib/temporal/codec';
-import { startCodecServer } from '../../lib/temporal/codec-server';
+import { AesGcmCodec } from '../../../lib/temporal/codec';
+import { startCodecServer } from '../../../lib/temporal/codec-server';
 
 describe('codec server (real HTTP on loopback)', () => {
   const codec = new AesGcmCodec(new Map([['k1', randomBytes(32)]]), 'k1');

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { durationSeconds, parseMatcher, resolveRoutes } from '../../lib/alerting/routes';
-import { requireBinary } from '../../dev-stack/paths';
-import { deployDir } from '../harness/alerting';
-import { tempDir } from '../harness/temp';
+import { durationSeconds, parseMatcher, resolveRoutes } from '../../../lib/alerting/routes';
+import { requireBinary } from '../../../dev-stack/paths';
+import { deployDir } from '../../harness/alerting';
+import { tempDir } from '../../harness/temp';
 
 const deployed = join(deployDir, 'alertmanager', 'alertmanager.yml');
 

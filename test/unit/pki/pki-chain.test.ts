@@ -3,12 +3,12 @@ import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { requireBinary } from '../../dev-stack/paths';
-import { certificateInfo } from '../../lib/pki/certificate-info';
-import { verifyChain } from '../../lib/pki/chain';
-import { formatDuration, headroom } from '../../lib/pki/headroom';
-import { fingerprint, parsePemCertificates, readBundle } from '../../lib/pki/pem';
-import { tempDir } from '../harness/temp';
+import { requireBinary } from '../../../dev-stack/paths';
+import { certificateInfo } from '../../../lib/pki/certificate-info';
+import { verifyChain } from '../../../lib/pki/chain';
+import { formatDuration, headroom } from '../../../lib/pki/headroom';
+import { fingerprint, parsePemCertificates, readBundle } from '../../../lib/pki/pem';
+import { tempDir } from '../../harness/temp';
 
 /** Real certificates from the real cfssl binary (no hand-made fixtures): two roots, an intermediate, leaves. */
 describe('certificate chains, inventory fields and headroom (lib/pki)', () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import type { RetentionPolicy } from '../../lib/config/schema';
-import { FailureType } from '../../lib/failure-types';
-import { assertSafePlan, planLocalRetention, planRetention, type RetentionPlan } from '../../lib/storage/retention';
-import { snapshotKey, type SnapshotMeta } from '../../lib/storage/snapshot-store';
+import type { RetentionPolicy } from '../../../lib/config/schema';
+import { FailureType } from '../../../lib/failure-types';
+import { assertSafePlan, planLocalRetention, planRetention, type RetentionPlan } from '../../../lib/storage/retention';
+import { snapshotKey, type SnapshotMeta } from '../../../lib/storage/snapshot-store';
 
 const DAY = 86_400_000;
 const PREFIX = 'vault-snapshots/';

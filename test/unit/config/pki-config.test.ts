@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { ConfigError } from '../../lib/config/load';
-import { caOutage } from '../../procedures/ca-outage';
-import { testConfig } from '../harness/config';
-import { tempDir } from '../harness/temp';
+import { ConfigError } from '../../../lib/config/load';
+import { caOutage } from '../../../procedures/ca-outage';
+import { testConfig } from '../../harness/config';
+import { tempDir } from '../../harness/temp';
 
 describe('caOutage config and drill input: bad input names the field and the fix', () => {
   const tmp = tempDir('pki-config');

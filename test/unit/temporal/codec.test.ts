@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { AesGcmCodec, parseCodecKey } from '../../lib/temporal/codec';
+import { AesGcmCodec, parseCodecKey } from '../../../lib/temporal/codec';
 
 describe('AES-256-GCM payload codec', () => {
   const k1 = randomBytes(32);

@@ -92,8 +92,12 @@ export function createPlatformActivities(config: SecdrConfig) {
       const way = record ?? (before && { component, adapter: componentByName(config, component).platform.type, stoppedAt: new Date().toISOString(), previousReplicas: before.replicas?.desired });
       return withHeartbeat(`starting ${component}`, () => adapter(component).start(way));
     },
-    async componentStatus({ component }: { component: string }): Promise<ComponentState> {
-      return adapter(component).status();
+    /** The component's state; with `preflight`, also checks (changing nothing) that stopping and starting it would be allowed. */
+    async componentStatus({ component, preflight }: { component: string; preflight?: boolean }): Promise<ComponentState> {
+      const a = adapter(component);
+      const allowed = preflight && a.preflight ? await a.preflight() : undefined;
+      const state = await a.status();
+      return allowed ? { ...state, detail: `${state.detail}; ${allowed}` } : state;
     },
     /** A cert-manager Certificate's Ready/Issuing conditions, validity, renewal time, issuer and Secret name. */
     async certificateStatus(input: CertificateInput): Promise<CertificateStatus> {

@@ -113,7 +113,7 @@ export async function logFailoverWorkflow(input: LogFailoverInput): Promise<LogF
     }
     const stateBefore: Partial<Record<LogRole, ComponentState>> = {};
     for (const role of ['primary', 'secondary'] as const) {
-      const state = await p.step(`Check the drill can stop and start the ${role} log backend`, () => platformQuick.componentStatus({ component: component[role] }), (s) => s.detail);
+      const state = await p.step(`Check the drill can stop and start the ${role} log backend`, () => platformQuick.componentStatus({ component: component[role], preflight: true }), (s) => s.detail);
       stateBefore[role] = state;
     }
     await p.step('Send a steady-state canary and see it in both backends', async () => {

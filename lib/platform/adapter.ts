@@ -47,4 +47,10 @@ export interface PlatformAdapter {
   stop(hooks?: StopHooks): Promise<StopRecord>;
   /** Puts the component back as `record` says (or simply starts it) and waits until ready. Idempotent. */
   start(record?: StopRecord): Promise<ComponentState>;
+  /**
+   * Checks, changing nothing, that `stop()` and `start()` would be allowed (a dry run's
+   * "permissions"): throws the typed failure the real stop would meet; returns what it checked.
+   * Adapters whose stop needs no grant beyond what `status()` already proves leave it out.
+   */
+  preflight?(): Promise<string>;
 }

@@ -13,6 +13,7 @@ export interface KubernetesClients {
   kc: K8s.KubeConfig;
   apps: K8s.AppsV1Api;
   autoscaling: K8s.AutoscalingV2Api;
+  authorization: K8s.AuthorizationV1Api;
   core: K8s.CoreV1Api;
   custom: K8s.CustomObjectsApi;
   /** The API server's address, for messages. */
@@ -79,6 +80,7 @@ export async function kubernetesClients(conn: KubernetesConnection, who: string)
     kc,
     apps: kc.makeApiClient(k8s.AppsV1Api),
     autoscaling: kc.makeApiClient(k8s.AutoscalingV2Api),
+    authorization: kc.makeApiClient(k8s.AuthorizationV1Api),
     core: kc.makeApiClient(k8s.CoreV1Api),
     custom: kc.makeApiClient(k8s.CustomObjectsApi),
     server: cluster.server,

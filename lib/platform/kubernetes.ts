@@ -69,6 +69,36 @@ export class KubernetesAdapter implements PlatformAdapter {
     return this.stateOf(await this.waitRollout(target));
   }
 
+  /**
+   * What stop() and start() need, asked without scaling anything: the workload and its scale
+   * can be read, no HPA controls it, and the API server's own SelfSubjectAccessReview says this
+   * identity may update the scale subresource (the one grant a read cannot prove).
+   */
+  async preflight(): Promise<string> {
+    const c = await this.connect();
+    await this.read();
+    await this.readScale(c);
+    await this.refuseHpa(c);
+    const resource = this.cfg.kind === 'StatefulSet' ? 'statefulsets' : 'deployments';
+    const review = await this.call(`ask whether it may update ${resource}/scale of ${this.ref}`, () =>
+      c.authorization.createSelfSubjectAccessReview({
+        body: {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectAccessReview',
+          spec: { resourceAttributes: { group: 'apps', resource, subresource: 'scale', verb: 'update', namespace: this.cfg.namespace, name: this.cfg.name } },
+        },
+      }),
+    );
+    if (!review.status?.allowed) {
+      throw fail(
+        FailureType.InvalidInput,
+        `${this.who}: not allowed to update ${resource}/scale of ${this.ref}${review.status?.reason ? ` (${review.status.reason})` : ''}, so the drill could stop nothing; ` +
+          `grant verbs [get, update] on ${resource}/scale for ${this.cfg.name} in the worker's Role (deploy/kubernetes/role.yaml)`,
+      );
+    }
+    return `may scale ${this.ref} (get, scale get/update, no HPA${this.cfg.allowHpa ? ' check: allowHpa' : ''})`;
+  }
+
   private async connect(): Promise<KubernetesClients> {
     this.clients ??= await kubernetesClients({ kubeconfig: this.cfg.kubeconfig, context: this.cfg.context }, this.who);
     return this.clients;

@@ -162,6 +162,8 @@ describe('log-failover drill on Kubernetes: the primary is a StatefulSet scaled 
     const before = kubelet.events.length;
     const r = (await (await start('primary-down')).result()) as LogFailoverReport;
     assert.equal(r.outcome, 'succeeded', r.error);
+    const preflight = r.steps.find((s) => s.name === 'Check the drill can stop and start the primary log backend');
+    assert.match(String(preflight?.detail), /may scale StatefulSet \S+ \(get, scale get\/update, no HPA\)/, 'the permission check ran against the API server');
     const stop = r.steps.find((s) => s.name === 'Stop the primary log backend');
     assert.match(String(stop?.detail), /logs-primary stopped \(kubernetes\)/);
     // The scale really reached the API server and the stand-in acted on it: down, then up.

@@ -140,6 +140,45 @@ describe('deploy/kubernetes applied to a real kube-apiserver: the worker account
     for (const [verb, resource, opts] of denied) assert.equal(await can(verb, resource, opts), false, `${verb} ${resource} ${JSON.stringify(opts)}`);
   });
 
+  it("a dry run's preflight passes with the shipped Role and names the missing grant for a read-only account, scaling nothing", async () => {
+    const primary = componentConfig.parse({ name: 'logs-primary', platform: { type: 'kubernetes', kind: 'StatefulSet', namespace: 'logging', name: 'victorialogs-primary', kubeconfig: saKubeconfig } });
+    assert.match(await platformFor(primary).preflight!(), /^may scale StatefulSet logging\/victorialogs-primary/);
+
+    // An account that may read the workload and its scale but not update it: a read alone cannot tell.
+    const ns = '/api/v1/namespaces/secdr/serviceaccounts';
+    assert.equal((await k8s.api('POST', ns, { metadata: { name: 'secdr-readonly' } })).status, 201);
+    const role = await k8s.api('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/logging/roles', {
+      metadata: { name: 'secdr-readonly' },
+      rules: [
+        { apiGroups: ['apps'], resources: ['statefulsets', 'statefulsets/scale'], resourceNames: ['victorialogs-primary'], verbs: ['get'] },
+        { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['list'] },
+      ],
+    });
+    assert.equal(role.status, 201, JSON.stringify(role.body));
+    const binding = await k8s.api('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/logging/rolebindings', {
+      metadata: { name: 'secdr-readonly' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'secdr-readonly' },
+      subjects: [{ kind: 'ServiceAccount', name: 'secdr-readonly', namespace: 'secdr' }],
+    });
+    assert.equal(binding.status, 201, JSON.stringify(binding.body));
+    const token = await k8s.api('POST', `${ns}/secdr-readonly/token`, { spec: { expirationSeconds: 3600 } });
+    const readonlyKubeconfig = writeKubeconfig(join(tmp.dir, 'readonly.kubeconfig'), {
+      server: k8s.server,
+      caFile: k8s.caFile,
+      token: (token.body as { status: { token: string } }).status.token,
+      user: 'secdr-readonly',
+    });
+    const readonly = componentConfig.parse({ name: 'logs-primary', platform: { type: 'kubernetes', kind: 'StatefulSet', namespace: 'logging', name: 'victorialogs-primary', kubeconfig: readonlyKubeconfig } });
+    assert.deepEqual((await platformFor(readonly).status()).replicas, { desired: 0, ready: 0 }, 'its status read is allowed');
+    const err = await platformFor(readonly).preflight!().then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof ApplicationFailure, String(err));
+    assert.equal(err.type, 'InvalidInput');
+    assert.match(err.message, /^component logs-primary: not allowed to update statefulsets\/scale of StatefulSet logging\/victorialogs-primary.*grant verbs \[get, update\] on statefulsets\/scale for victorialogs-primary in the worker's Role \(deploy\/kubernetes\/role\.yaml\)/);
+    const after = await k8s.api('GET', '/apis/apps/v1/namespaces/logging/statefulsets/victorialogs-primary/scale');
+    // Scale's replicas is omitempty: absent means 0.
+    assert.equal((after.body as { spec: { replicas?: number } }).spec.replicas ?? 0, 0, `nothing was scaled: ${JSON.stringify(after.body)}`);
+  });
+
   it("with the ServiceAccount's own token: reads and scales the named StatefulSet, reads a Certificate, and is refused a Secret and an unnamed StatefulSet", async () => {
     const primary = componentConfig.parse({ name: 'logs-primary', platform: { type: 'kubernetes', kind: 'StatefulSet', namespace: 'logging', name: 'victorialogs-primary', kubeconfig: saKubeconfig } });
     const state = await platformFor(primary).status();

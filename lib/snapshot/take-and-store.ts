@@ -47,8 +47,9 @@ export interface StoredSnapshot {
  * The snapshot pipeline in one pass: `GET /v1/sys/storage/raft/snapshot` streams straight
  * into every storage's upload (and the local copy, when kept) while the archive is verified
  * and hashed. Only when the verifier accepted the whole archive are the uploads completed,
- * read back and cataloged; a corrupt or cut stream, or a storage failing mid-stream, aborts
- * every upload and leaves no object, no catalog entry and no local file. No file is handed
+ * read back and cataloged; a corrupt or cut stream aborts every upload and leaves no object,
+ * no catalog entry and no local file. A storage failing mid-stream is given up alone: the
+ * others finish, are cataloged, and the run still fails naming the storage that did not. No file is handed
  * between activities, so any worker can run it.
  */
 export async function takeAndStore(o: TakeAndStoreOptions): Promise<StoredSnapshot> {
@@ -84,17 +85,21 @@ export async function takeAndStore(o: TakeAndStoreOptions): Promise<StoredSnapsh
 
   const t0 = performance.now();
   let inspection: SnapshotInspection;
+  let droppedStores: { store: string; err: Error; cleanup: string }[];
   try {
-    inspection = await streamThroughVerifier(
-      Readable.fromWeb(res.body as unknown as WebReadableStream),
-      o.fileName,
-      sinks,
-      o.onBytes,
-    );
+    const pass = await streamThroughVerifier(Readable.fromWeb(res.body as unknown as WebReadableStream), o.fileName, sinks, {
+      onBytes: o.onBytes,
+      // One storage failing mid-stream (S3 down) must not cost the copy in the others: the pass
+      // goes on while any storage is still writing, and only those are finished and cataloged.
+      continueWhile: (alive) => alive.some((i) => i < puts.length),
+    });
+    inspection = pass.inspection;
+    droppedStores = pass.dropped.map((d) => ({ store: o.stores[d.index]?.name ?? 'staging copy', err: d.error as Error, cleanup: d.cleanup }));
   } catch (err) {
     throw passFailure(err, o);
   }
   const t1 = performance.now();
+  const lost = new Set(droppedStores.map((d) => d.store));
 
   const meta: SnapshotMeta = {
     key: o.fileName,
@@ -109,16 +114,21 @@ export async function takeAndStore(o: TakeAndStoreOptions): Promise<StoredSnapsh
     canaryWrittenAt: o.canary?.writtenAt,
     storage: '',
   };
-  const finished = await Promise.allSettled(puts.map((p, i) => p.finish({ ...meta, storage: o.stores[i].name })));
-  const failed = finished.flatMap((f, i) =>
-    f.status === 'rejected' ? [{ store: o.stores[i].name, err: f.reason as Error }] : [],
+  const finished = await Promise.allSettled(
+    // A storage given up mid-stream is not finished (its upload was aborted); it counts as failed below.
+    puts.map((p, i) => (lost.has(o.stores[i].name) ? Promise.resolve(undefined) : p.finish({ ...meta, storage: o.stores[i].name }))),
   );
+  const failed = [
+    ...droppedStores.map((d) => ({ store: d.store, err: d.err, note: d.cleanup })),
+    ...finished.flatMap((f, i) => (f.status === 'rejected' && !lost.has(o.stores[i].name) ? [{ store: o.stores[i].name, err: f.reason as Error, note: '' }] : [])),
+  ];
   if (failed.length > 0) {
     const cleanup = copy ? await copy.abort() : undefined;
-    if (failed.length === 1 && !cleanup) throw failed[0].err;
-    throw new TypedError(FailureType.StorageRequestFailed, `${failed.map((f) => f.err.message).join(' | ')}${cleanup ? `; ${cleanup}` : ''}`, {
-      cause: failed[0].err,
-    });
+    const kept = o.stores.filter((s, i) => finished[i].status === 'fulfilled' && !lost.has(s.name)).map((s) => s.name);
+    if (failed.length === 1 && !cleanup && kept.length === 0 && !failed[0].note) throw failed[0].err;
+    const what = failed.map((f) => `${f.err.message}${f.note ? `; ${f.note}` : ''}`).join(' | ');
+    const keptNote = kept.length > 0 ? `; the verified snapshot is stored and cataloged in ${kept.join(', ')}` : '';
+    throw new TypedError(FailureType.StorageRequestFailed, `${what}${keptNote}${cleanup ? `; ${cleanup}` : ''}`, { cause: failed[0].err });
   }
   const localCopy = copy ? await copy.keep() : undefined;
   return {

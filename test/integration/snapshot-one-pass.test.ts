@@ -244,7 +244,7 @@ describe('one-pass snapshot pipeline against real OpenBao and moto', function ()
     }
   });
 
-  it('stores, catalogs and keeps nothing locally when S3 goes away mid-upload, and says the multipart upload could not be aborted', async () => {
+  it('gives up S3 alone when it goes away mid-upload: the local storage finishes and catalogs the verified snapshot, the run fails naming S3 and the upload it could not abort', async () => {
     const doomed = await startMoto(join(tmp.dir, 'moto-doomed'));
     const client = new S3Client({ region: 'us-east-1', endpoint: doomed.endpoint, forcePathStyle: true });
     await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
@@ -260,23 +260,50 @@ describe('one-pass snapshot pipeline against real OpenBao and moto', function ()
       },
     });
     const o = run({ address: proxy.address, stores: [s3Store(doomed.endpoint), localStore()] });
-    await assert.rejects(takeAndStore(o), (err: Error) => {
+    await assert.rejects(takeAndStore(o), (err: Error & { type?: string }) => {
+      assert.equal(err.type, FailureType.StorageRequestFailed, err.message);
       assert.match(
         err.message,
         /storage offsite: upload s3:\/\/secdr-one-pass\/vault-snapshots\/prod\/vault-prod-.*\.snap failed/,
       );
       assert.match(err.message, /aborting the multipart upload to s3:\/\/.* failed too .*lifecycle rule/);
-      assert.match(err.message, /the partial file .* was removed/);
+      assert.match(err.message, /the verified snapshot is stored and cataloged in nearby/);
+      return true;
+    });
+    proxy.close();
+    // The whole archive reached the local storage after S3 was gone, and it verifies.
+    const entries = (await localStore().list('prod')).filter((e) => e.key.endsWith(o.fileName));
+    assert.equal(entries.length, 1, JSON.stringify(entries));
+    const dest = join(tmp.dir, 'download', 'after-s3-away', o.fileName);
+    await localStore().get(entries[0].key, dest);
+    const verified = await verifySnapshotFile(dest);
+    assert.equal(verified.archiveSha256, entries[0].sha256, 'the local copy is the verified archive');
+    assert.ok(entries[0].bytes > 6 * MiB, 'all of it, not what was sent before S3 went away');
+    // The staging copy follows the storages: one failed, so it is not kept.
+    assert.ok(!existsSync(join(tmp.dir, 'staging', o.fileName)));
+  });
+
+  it('keeps nothing when the only storage goes away mid-upload', async () => {
+    const doomed = await startMoto(join(tmp.dir, 'moto-doomed-alone'));
+    const client = new S3Client({ region: 'us-east-1', endpoint: doomed.endpoint, forcePathStyle: true });
+    await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    client.destroy();
+    const proxy = await snapshotProxy(bao.address, 6 * MiB, {
+      hold: async () => {
+        const watcher = new S3Client({ region: 'us-east-1', endpoint: doomed.endpoint, forcePathStyle: true });
+        while ((await watcher.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads === undefined)
+          await sleep(50);
+        watcher.destroy();
+        await doomed.process.stop();
+      },
+    });
+    const o = run({ address: proxy.address, stores: [s3Store(doomed.endpoint)] });
+    await assert.rejects(takeAndStore(o), (err: Error) => {
+      assert.match(err.message, /storage offsite: upload s3:\/\/.* failed/);
       assert.match(err.message, /nothing was cataloged/);
       return true;
     });
     proxy.close();
     nothingLocal(o.fileName);
-    assert.deepEqual(
-      await localStore()
-        .list('prod')
-        .then((l) => l.filter((e) => e.key.endsWith(o.fileName))),
-      [],
-    );
   });
 });

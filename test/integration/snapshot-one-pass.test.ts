@@ -117,6 +117,23 @@ describe('one-pass snapshot pipeline against real OpenBao and moto', function ()
     const page = await client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }));
     return (page.Uploads ?? []).map((u) => u.Key!);
   }
+  /** An S3 (its own moto) that is stopped mid-stream: at 6 MiB the snapshot stream waits until the multipart upload exists there, then until moto is gone. */
+  async function s3GoingAway(name: string) {
+    const doomed = await startMoto(join(tmp.dir, name));
+    const client = new S3Client({ region: 'us-east-1', endpoint: doomed.endpoint, forcePathStyle: true });
+    await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    client.destroy();
+    const proxy = await snapshotProxy(bao.address, 6 * MiB, {
+      hold: async () => {
+        const watcher = new S3Client({ region: 'us-east-1', endpoint: doomed.endpoint, forcePathStyle: true });
+        while ((await watcher.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads === undefined)
+          await sleep(50);
+        watcher.destroy();
+        await doomed.process.stop();
+      },
+    });
+    return { doomed, proxy };
+  }
   /** Nothing of `fileName` in the local store, its catalog, or the staging directory (no partial files either). */
   function nothingLocal(fileName: string): void {
     const names = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
@@ -245,20 +262,7 @@ describe('one-pass snapshot pipeline against real OpenBao and moto', function ()
   });
 
   it('gives up S3 alone when it goes away mid-upload: the local storage finishes and catalogs the verified snapshot, the run fails naming S3 and the upload it could not abort', async () => {
-    const doomed = await startMoto(join(tmp.dir, 'moto-doomed'));
-    const client = new S3Client({ region: 'us-east-1', endpoint: doomed.endpoint, forcePathStyle: true });
-    await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    client.destroy();
-    // At 6 MiB the stream waits until the multipart upload exists in moto, then until moto is gone.
-    const proxy = await snapshotProxy(bao.address, 6 * MiB, {
-      hold: async () => {
-        const watcher = new S3Client({ region: 'us-east-1', endpoint: doomed.endpoint, forcePathStyle: true });
-        while ((await watcher.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads === undefined)
-          await sleep(50);
-        watcher.destroy();
-        await doomed.process.stop();
-      },
-    });
+    const { doomed, proxy } = await s3GoingAway('moto-doomed');
     const o = run({ address: proxy.address, stores: [s3Store(doomed.endpoint), localStore()] });
     await assert.rejects(takeAndStore(o), (err: Error & { type?: string }) => {
       assert.equal(err.type, FailureType.StorageRequestFailed, err.message);
@@ -284,19 +288,7 @@ describe('one-pass snapshot pipeline against real OpenBao and moto', function ()
   });
 
   it('keeps nothing when the only storage goes away mid-upload', async () => {
-    const doomed = await startMoto(join(tmp.dir, 'moto-doomed-alone'));
-    const client = new S3Client({ region: 'us-east-1', endpoint: doomed.endpoint, forcePathStyle: true });
-    await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    client.destroy();
-    const proxy = await snapshotProxy(bao.address, 6 * MiB, {
-      hold: async () => {
-        const watcher = new S3Client({ region: 'us-east-1', endpoint: doomed.endpoint, forcePathStyle: true });
-        while ((await watcher.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads === undefined)
-          await sleep(50);
-        watcher.destroy();
-        await doomed.process.stop();
-      },
-    });
+    const { doomed, proxy } = await s3GoingAway('moto-doomed-alone');
     const o = run({ address: proxy.address, stores: [s3Store(doomed.endpoint)] });
     await assert.rejects(takeAndStore(o), (err: Error) => {
       assert.match(err.message, /storage offsite: upload s3:\/\/.* failed/);

@@ -7,108 +7,17 @@ import { fail, failureTypeOf, FailureType } from '../lib/fail';
 import { certificateNotAfter } from '../lib/pki/metrics';
 import { caClient } from '../lib/pki/ca-client';
 import { renewThroughCertManager } from '../lib/pki/cert-manager-renewal';
-import { certificateInfo, type CertificateInfo } from '../lib/pki/certificate-info';
+import { certificateInfo } from '../lib/pki/certificate-info';
 import { verifyChain } from '../lib/pki/chain';
-import { headroom, type Headroom } from '../lib/pki/headroom';
+import { headroom } from '../lib/pki/headroom';
 import { fingerprint, readBundle } from '../lib/pki/pem';
 import { probeTls, splitHostPort } from '../lib/pki/tls-probe';
 import { componentByName } from '../lib/platform';
 import { readCertificate, type CertificateRef } from '../lib/platform/cert-manager';
+import type { EndpointCertificate, CertificateResourceState, CertManagerFailure, CertManagerRenewalDone, CaInventory, RenewalProbe, InstalledRenewal } from '../lib/pki/drill-types';
 import { cancellationSignal, heartbeat } from './activity-context';
 
-/** One endpoint's certificate as served: the drill's inventory line. Public data only. */
-export interface EndpointCertificate {
-  endpoint: string;
-  address: string;
-  leaf: CertificateInfo;
-  /** Intermediates the endpoint sent, leaf's issuer first. */
-  intermediates: CertificateInfo[];
-  rootFingerprint: string;
-  rootSubject: string;
-  headroom: Headroom;
-}
-
-/**
- * One cert-manager Certificate endpoint, from its status: the worker may not read the Secret
- * holding the certificate (no Secrets in its Role), so there is no serial or chain here.
- */
-export interface CertificateResourceState {
-  endpoint: string;
-  /** namespace/name */
-  certificate: string;
-  ready: string;
-  revision?: number;
-  notBefore?: string;
-  notAfter: string;
-  renewalTime?: string;
-  /** kind/name of the cert-manager issuer. */
-  issuer: string;
-  secretName: string;
-  headroom: Headroom;
-}
-
-/** cert-manager's answer to a renewal requested while the CA was down. */
-export interface CertManagerFailure {
-  endpoint: string;
-  certificate: string;
-  /** The Issuing condition's reason ("Failed") and message, as cert-manager wrote them. */
-  reason: string;
-  message: string;
-  /** Seconds from the request to the condition. */
-  seconds: number;
-}
-
-/** A cert-manager renewal after the CA came back. */
-export interface CertManagerRenewalDone {
-  endpoint: string;
-  certificate: string;
-  previousRevision?: number;
-  revision?: number;
-  notAfter?: string;
-  /** Renewal requests it took (a request that failed while the CA was still coming up is repeated). */
-  requests: number;
-}
-
-export interface TrustStoreState {
-  file: string;
-  rootFingerprints: string[];
-}
-
-export interface CaInventory {
-  ca: { type: string; address: string; component: string };
-  /** The root the CA itself publishes now. */
-  caRootFingerprint?: string;
-  /** The trust anchor the endpoints chain to: the root the drill holds the CA to afterwards. */
-  trustAnchorFingerprint: string;
-  trustAnchorSubject: string;
-  /** host:port endpoints, from a TLS handshake. */
-  endpoints: EndpointCertificate[];
-  /** cert-manager Certificate endpoints, from their status. */
-  certificates: CertificateResourceState[];
-  trustStores: TrustStoreState[];
-  /** When it was taken (ISO), the reference time for the headroom figures. */
-  at: string;
-}
-
-export interface RenewalProbe {
-  serial: string;
-  notAfter: string;
-  issuer: string;
-  rootFingerprint: string;
-  rootSubject: string;
-  /** For the names of this endpoint. */
-  endpoint: string;
-}
-
-export interface InstalledRenewal {
-  endpoint: string;
-  previousSerial: string;
-  serial: string;
-  notAfter: string;
-  rootFingerprint: string;
-  /** Seconds from writing the files to the endpoint serving the new certificate. */
-  servedAfterSeconds: number;
-}
+export type { EndpointCertificate, CertificateResourceState, CertManagerFailure, CertManagerRenewalDone, TrustStoreState, CaInventory, RenewalProbe, InstalledRenewal } from '../lib/pki/drill-types';
 
 const subjectOf = (c: X509Certificate) => c.subject.split('\n').filter(Boolean).join(', ');
 

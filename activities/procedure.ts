@@ -8,7 +8,6 @@ import { applyEvidenceRetention, isQuarterlyDrillChild, storeEvidence } from '..
 import { renderMarkdown } from '../lib/reports/markdown';
 import { reportBaseName } from '../lib/reports/names';
 import type { ProcedureOutcome, ProcedureReport, SloResult } from '../lib/reports/types';
-import { procedureByName } from '../procedures';
 
 export interface OutcomeInput {
   procedure: string;
@@ -25,7 +24,10 @@ export interface OutcomeInput {
  * storage (so freshness survives a restart), and the report on disk. Failures throw: the
  * frame reports them, never swallows them.
  */
-export function createProcedureActivities(config: SecdrConfig) {
+/** The registry's kind of a procedure ('drill', …), given by the worker: activities sit below the registry and do not import it. */
+export type ProcedureKindOf = (procedure: string) => string | undefined;
+
+export function createProcedureActivities(config: SecdrConfig, kindOf: ProcedureKindOf) {
   return {
     async recordProcedureOutcome(input: OutcomeInput): Promise<void> {
       const at = Date.parse(input.at) / 1000;
@@ -53,7 +55,7 @@ export function createProcedureActivities(config: SecdrConfig) {
     async writeProcedureReport(report: ProcedureReport): Promise<{ json: string; markdown: string; html?: string }> {
       await mkdir(config.reportsDir, { recursive: true, mode: 0o700 });
       const base = join(config.reportsDir, reportBaseName(report));
-      const standaloneDrill = procedureByName(report.procedure)?.kind === 'drill' && report.procedure !== 'quarterly' && !isQuarterlyDrillChild(report.workflowId);
+      const standaloneDrill = kindOf(report.procedure) === 'drill' && report.procedure !== 'quarterly' && !isQuarterlyDrillChild(report.workflowId);
       if (!standaloneDrill) {
         const files = { json: `${base}.json`, markdown: `${base}.md` };
         await writeFile(files.json, `${JSON.stringify({ ...report, reportFiles: files }, null, 2)}\n`, { mode: 0o600 });

@@ -21,3 +21,8 @@ export function procedureByName(name: string): ProcedureEntry | undefined {
 }
 
 export const drills = () => registry.filter((p) => p.kind === 'drill');
+
+/** A procedure's kind by name, for the activities the worker builds (they sit below the registry). */
+export function procedureKind(name: string): string | undefined {
+  return procedureByName(name)?.kind;
+}

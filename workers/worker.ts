@@ -1,5 +1,6 @@
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { procedureKind } from '../procedures';
 import type { SecdrConfig } from '../lib/config/schema';
 import { dataConverterFor } from '../lib/temporal/connect';
 import { newHostTaskQueue, setHostTaskQueue } from '../lib/temporal/host-queue';
@@ -21,7 +22,7 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? opts.config.temporal.taskQueue,
     workflowsPath: require.resolve('../workflows'),
-    activities: { ...createActivities(opts.config), ...opts.activities },
+    activities: { ...createActivities(opts.config, procedureKind), ...opts.activities },
     dataConverter: dataConverterFor(opts.config),
     // Streaming steps heartbeat; give them time to wind down on shutdown.
     shutdownGraceTime: '10 seconds',
@@ -38,7 +39,7 @@ export async function createHostWorker(opts: WorkerOptions & { hostTaskQueue: st
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.hostTaskQueue,
-    activities: { ...createActivities(opts.config), ...opts.activities },
+    activities: { ...createActivities(opts.config, procedureKind), ...opts.activities },
     dataConverter: dataConverterFor(opts.config),
     shutdownGraceTime: '10 seconds',
   });

@@ -1,14 +1,6 @@
 import { ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
-import type {
-  CaInventory,
-  CertificateResourceState,
-  CertManagerFailure,
-  CertManagerRenewalDone,
-  createPkiActivities,
-  EndpointCertificate,
-  InstalledRenewal,
-  RenewalProbe,
-} from '../activities/pki';
+import type { CertificateResourceState, createPkiActivities, EndpointCertificate } from '../activities/pki';
+import type { CaOutageDetails } from '../lib/pki/drill-types';
 import type { createPlatformActivities } from '../activities/platform';
 import { failureMessage, failureTypeOf, FailureType } from '../lib/fail';
 import { formatDuration } from '../lib/pki/headroom';
@@ -43,26 +35,7 @@ export interface CaOutageInput {
   holdSeconds: number;
 }
 
-/** The drill's own report fields (report.details). */
-export interface CaOutageDetails {
-  ca: string;
-  timeline: { at: string; seconds: number; event: string }[];
-  inventory?: CaInventory;
-  /** Per endpoint, after the CA went down: seconds of validity beyond outage window + margin. Certificates show their revision for the serial (the Secret is not read). */
-  headroom?: { endpoint: string; serial: string; notAfter: string; remaining: string; headroomSeconds: number; short: boolean }[];
-  /** cert-manager's reported failure per Certificate endpoint while the CA was down. */
-  certManagerFailures?: CertManagerFailure[];
-  /** cert-manager renewals after the CA came back, with seconds from starting the CA. */
-  certManagerRenewals?: (CertManagerRenewalDone & { secondsAfterCaStart: number })[];
-  /** Seconds from the renewal request to its typed failure while the CA was down. */
-  failureDetectedSeconds?: number;
-  failureType?: string;
-  /** Seconds from starting the CA again to the first successful renewal. */
-  renewalRecoverySeconds?: number;
-  renewal?: RenewalProbe;
-  root?: { recorded: string; afterRecovery: string; changed: boolean };
-  installed?: InstalledRenewal[];
-}
+export type { CaOutageDetails } from '../lib/pki/drill-types';
 
 export type CaOutageReport = ProcedureReport & { details: CaOutageDetails };
 

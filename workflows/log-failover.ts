@@ -1,6 +1,6 @@
 import { ApplicationFailure, patched, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { createLogActivities, LogRole } from '../activities/logs';
-import type { HostDetectorResult } from '../lib/logs/host-detector';
+import type { CanaryCounts, LogFailoverDetails, LogFailoverVariant } from '../lib/logs/drill-types';
 import type { createPlatformActivities } from '../activities/platform';
 import { FailureType } from '../lib/failure-types';
 import { BOTH_DOWN_MIN_OUTAGE_SECONDS } from '../lib/logs/both-down-window';
@@ -16,11 +16,6 @@ const logs = proxyActivities<Logs>(profiles.quick);
 const platform = proxyActivities<Platform>(profiles.platform);
 const platformQuick = proxyActivities<Platform>(profiles.quick);
 
-/**
- * primary-down: the drill of the runbook. both-down: both backends stop, the pipeline alerts
- * must fire, nothing may be lost. dry-run: steady state and permissions only, changes nothing.
- */
-export type LogFailoverVariant = 'primary-down' | 'both-down' | 'dry-run';
 
 /** Plain settings from the config (no secrets: credentials stay in the worker's config). */
 export interface LogFailoverInput {
@@ -39,27 +34,7 @@ export interface LogFailoverInput {
   steadyStateTimeoutSeconds?: number;
 }
 
-export interface CanaryCounts {
-  received: number;
-  missing: number[];
-}
-
-/** The drill's own report fields (report.details). */
-export interface LogFailoverDetails {
-  variant: LogFailoverVariant;
-  /** Canary tag: the workflow id. */
-  run: string;
-  timeline: { at: string; seconds: number; event: string }[];
-  canaries?: { sent: number; primary: CanaryCounts; secondary: CanaryCounts };
-  /** Seconds from the stop to the first outage canary seen in the secondary (primary-down). */
-  failoverDelaySeconds?: number;
-  /** Seconds from the restarted backend(s) being ready to the last outage canary arriving. */
-  catchUpSeconds?: number;
-  /** both-down: pipeline alerts firing before the restart (absent: no Prometheus configured). */
-  alertsFiring?: string[];
-  /** both-down: what the host-level detector saw and whether it paged (absent: logPipeline.hostDetector not set). */
-  hostDetector?: HostDetectorResult;
-}
+export type { CanaryCounts, LogFailoverDetails, LogFailoverVariant } from '../lib/logs/drill-types';
 
 export type LogFailoverReport = ProcedureReport & { details: LogFailoverDetails };
 

@@ -1,5 +1,5 @@
-import type { CaOutageDetails } from '../../workflows/ca-outage';
-import type { LogFailoverDetails } from '../../workflows/log-failover';
+import type { LogFailoverDetails } from '../logs/drill-types';
+import type { CaOutageDetails } from '../pki/drill-types';
 import { formatDuration } from '../pki/headroom';
 import { isRestoreReport, type RestoreReport } from './restore';
 import type { ProcedureReport } from './types';

@@ -19,6 +19,7 @@ import type { LogFailoverReport } from '../../workflows/log-failover';
 import { testConfig } from '../harness/config';
 import { tempDir } from '../harness/temp';
 import { localEnv } from '../harness/temporal';
+import { procedureKind } from '../../procedures';
 
 const NAMESPACE = 'logging';
 const STATEFULSET = 'logs-primary';
@@ -129,7 +130,7 @@ describe('log-failover drill on Kubernetes: the primary is a StatefulSet scaled 
       connection: env.nativeConnection,
       taskQueue,
       workflowsPath: require.resolve('../../workflows'),
-      activities: createActivities(config),
+      activities: createActivities(config, procedureKind),
       dataConverter: dataConverterFor(config),
     });
     running = worker.run();

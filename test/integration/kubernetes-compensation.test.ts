@@ -20,6 +20,7 @@ import { testConfig } from '../harness/config';
 import { tempDir } from '../harness/temp';
 import { localEnv } from '../harness/temporal';
 import { groupAlive } from '../harness/worker-process';
+import { procedureKind } from '../../procedures';
 
 const repo = resolve(__dirname, '..', '..');
 
@@ -70,7 +71,7 @@ describe('a drill that scales a StatefulSet to 0 puts back the replica count it 
       connection: env.nativeConnection,
       taskQueue,
       workflowsPath: require.resolve('../fixtures/workflows/platform-probe'),
-      activities: { ...createPlatformActivities(config), ...createProcedureActivities(config), ...createAlertActivities(config) },
+      activities: { ...createPlatformActivities(config), ...createProcedureActivities(config, procedureKind), ...createAlertActivities(config) },
       dataConverter: dataConverterFor(config),
     });
     return worker.runUntil(async () => {

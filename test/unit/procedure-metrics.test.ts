@@ -5,6 +5,7 @@ import { registry } from '../../lib/metrics';
 import { loadLastSuccess } from '../../lib/procedure-outcomes';
 import { testConfig } from '../harness/config';
 import { tempDir } from '../harness/temp';
+import { procedureKind } from '../../procedures';
 
 /** One sample of a metric as the worker's /metrics endpoint would serve it (prom-client's registry). */
 async function sample(name: string, labels: Record<string, string>): Promise<number | undefined> {
@@ -23,7 +24,7 @@ describe('procedure outcome metrics (recordProcedureOutcome)', () => {
   it('counts a success and a failure per outcome and sets the last-outcome gauge for each', async () => {
     const config = testConfig(tmp.dir);
     const record = (outcome: 'succeeded' | 'failed', at: string) =>
-      new MockActivityEnvironment().run(createProcedureActivities(config).recordProcedureOutcome, {
+      new MockActivityEnvironment().run(createProcedureActivities(config, procedureKind).recordProcedureOutcome, {
         procedure,
         cluster: 'test',
         outcome,

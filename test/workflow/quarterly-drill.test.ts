@@ -12,6 +12,7 @@ import { dataConverterFor } from '../../lib/temporal/connect';
 import type { QuarterlyDrillInput, QuarterlyDrillReport } from '../../workflows/quarterly-drill';
 import { approveSignal } from '../../workflows/quarterly-drill';
 import { timeSkippingSuite } from '../harness/time-skipping-suite';
+import { procedureKind } from '../../procedures';
 
 const DRILLS = ['vault-restore', 'log-failover', 'ca-outage', 'alerting'];
 
@@ -38,7 +39,7 @@ describe('quarterlyDrillWorkflow (time-skipping; drills are stand-ins in the rea
       workflowsPath: require.resolve('./fixtures/quarterly-workflows'),
       dataConverter: dataConverterFor(suite.config),
       activities: {
-        ...createActivities(suite.config),
+        ...createActivities(suite.config, procedureKind),
         async fakeDrillAction({ drill }: { drill: string }) {
           actions.push(drill);
           if (failing.has(drill)) throw ApplicationFailure.create({ type: 'VerificationFailed', message: `${drill}: the secondary never showed the canary`, nonRetryable: true });
